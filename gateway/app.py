@@ -1,0 +1,63 @@
+"""The gateway's ASGI app, built from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from celery import Celery
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from gateway.errors import install_error_handlers
+from gateway.hub import EventHub
+from gateway.jobs import Gateway
+from gateway.limits import BodySizeLimit
+from gateway.routes import complete, jobs, system
+from shared.jobstore import JobStore
+from shared.queue import create_celery
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url)
+        hub = EventHub(Redis.from_url(settings.redis_url), settings.keys)
+        celery = create_celery(settings)
+        app.state.gateway = Gateway(
+            settings=settings,
+            redis=redis,
+            store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
+            hub=hub,
+            celery=celery,
+        )
+        await hub.start()
+        await asyncio.to_thread(_warm_up_broker, celery)
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="llm-gateway",
+        version="0.1.0",
+        summary="One API over many LLM providers, streamed through a queue.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (complete, jobs, system):
+        app.include_router(module.router)
+    return app
+
+
+def _warm_up_broker(celery: Celery) -> None:
+    """Open the publishing connection now rather than on the first request."""
+    with suppress(Exception), celery.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)

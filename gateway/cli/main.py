@@ -1,0 +1,101 @@
+"""The ``llm-gateway`` command: ``up`` runs everything, ``gateway`` and ``worker`` one part."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shared.settings import load_settings
+
+app = typer.Typer(help="A queue-backed LLM gateway.", no_args_is_help=True, add_completion=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (or $LLM_GATEWAY_CONFIG)",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="address the gateway listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port of the gateway")] = 8000,
+    config: ConfigOption = None,
+    flower: Annotated[bool, typer.Option(help="start Flower too, when installed")] = True,
+) -> None:
+    """Run Redis (unless REDIS_URL is set), the gateway, a worker and Flower, until Ctrl-C."""
+    from gateway.cli.up import run_up
+
+    raise typer.Exit(run_up(host=host, port=port, config=config, flower=flower, console=Console()))
+
+
+@app.command()
+def gateway(
+    host: Annotated[str | None, typer.Option(help="listen address (default from settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (default from settings)")] = None,
+    config: ConfigOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+) -> None:
+    """Run the HTTP gateway alone (production: behind a load balancer, several replicas)."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = load_settings(config)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="jobs at once (default from settings)")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Run one worker process: a Celery consumer whose jobs share one event loop."""
+    from workers.main import run_worker
+
+    settings = load_settings(config)
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    raise typer.Exit(
+        run_worker(
+            settings,
+            queues=queues.split(",") if queues else None,
+            concurrency=concurrency,
+            loglevel=loglevel,
+        )
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

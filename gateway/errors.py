@@ -1,0 +1,67 @@
+"""Errors leave the gateway here, once: ``{"error": {"code", "message", "retryable"}}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from gateway.responses import JSON
+from shared.errors import GatewayError, InvalidRequest, MalformedBody, NotFound
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: NotFound.code, 405: "method_not_allowed"}
+
+
+def validation_details(exc: Any) -> list[dict[str, Any]]:
+    """Where and why each field failed, without echoing the input back."""
+    errors: Sequence[Any] = exc.errors()
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+
+
+def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
+
+
+async def _gateway_error(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, GatewayError)
+    if exc.http_status >= 500:
+        log.warning("request failed: %s %s", exc.code, exc.message)
+    return error_response(exc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc)
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(MalformedBody("the body is not valid JSON", details=details))
+    return error_response(InvalidRequest("the request is invalid", details=details))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.__cause__, GatewayError):  # FastAPI wraps errors raised reading the body
+        return error_response(exc.__cause__)
+    body = {
+        "code": _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
+        "message": str(exc.detail),
+        "retryable": False,
+    }
+    return JSON({"error": body}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSON:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(GatewayError("the gateway failed; this is a bug"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

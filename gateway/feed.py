@@ -1,0 +1,138 @@
+"""A job's events for one reader: every event exactly once, in seq order, until the last.
+
+The reader subscribes first, then replays the job's stream after the seq it last saw, then
+follows the live channel, dropping seqs it already has. A gap in the live seqs, a reconnect of
+the hub, or a quiet spell makes it re-read the stream, so pub/sub's losses never reach a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+from gateway.hub import EventHub, EventQueue
+from shared.errors import EventsExpired, JobNotFound
+from shared.events import Event, EventType
+from shared.jobs import JobStatus
+from shared.jobstore import JobStore
+
+# A job whose worker vanished is ended by its readers this long after its deadline.
+DEADLINE_GRACE_S = 5.0
+
+
+class JobFeed:
+    """Open it (subscribe) before the job can produce events; iterate ``batches()``."""
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        hub: EventHub,
+        job_id: str,
+        deadline_at: float,
+        idle_s: float,
+        after_seq: int = 0,
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.job_id = job_id
+        self.deadline_at = deadline_at
+        self.idle_s = idle_s
+        self.last_seq = after_seq
+        self._stack = AsyncExitStack()
+        self._queue: EventQueue | None = None
+
+    async def open(self) -> None:
+        self._queue = await self._stack.enter_async_context(self.hub.subscribe(self.job_id))
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    async def batches(self, *, replay: bool = True) -> AsyncIterator[list[Event]]:
+        """Batches of new events; an empty batch after each quiet spell (time for a keep-alive).
+        Ends after the job's last event. ``replay=False`` only for a job nobody has run yet."""
+        assert self._queue is not None, "open() the feed first"
+        queue = self._queue
+        resync = replay
+        while True:
+            if resync:
+                candidates = await self.store.events_after(self.job_id, self.last_seq)
+                resync = False
+            else:
+                try:
+                    async with asyncio.timeout(self.idle_s):
+                        first = await queue.get()
+                except TimeoutError:
+                    await self._check_quiet_job()
+                    resync = True
+                    yield []
+                    continue
+                items = [first, *_drain(queue)]
+                if None in items:  # the hub reconnected: the stream has what was missed
+                    resync = True
+                    continue
+                candidates = [item for item in items if item is not None]
+            if not candidates:
+                state = await self._state_after_empty_read()
+                if state == "ended":
+                    return
+                resync = state == "more"
+                continue
+            batch, gap = self._new_in_order(candidates)
+            resync = resync or gap
+            if batch:
+                yield batch
+                if batch[-1].terminal:
+                    return
+
+    def _new_in_order(self, events: list[Event]) -> tuple[list[Event], bool]:
+        batch: list[Event] = []
+        for event in events:
+            if event.seq <= self.last_seq:
+                continue
+            if event.seq != self.last_seq + 1:
+                return batch, True
+            batch.append(event)
+            self.last_seq = event.seq
+        return batch, False
+
+    async def _state_after_empty_read(self) -> str:
+        """After the stream had nothing new: "ended" (we hold its last event), "more" (events
+        arrived meanwhile) or "running"."""
+        progress = await self.store.progress(self.job_id)
+        if progress is None:
+            raise JobNotFound(f"job {self.job_id} has expired")
+        status, seq = progress
+        if seq > self.last_seq:
+            if await self.store.events_after(self.job_id, self.last_seq):
+                return "more"
+            raise EventsExpired(f"the events of job {self.job_id} are no longer kept")
+        return "ended" if status.finished else "running"
+
+    async def _check_quiet_job(self) -> None:
+        """On a quiet spell: a job gone is an error, and one past its deadline is ended."""
+        progress = await self.store.progress(self.job_id)
+        if progress is None:
+            raise JobNotFound(f"job {self.job_id} has expired")
+        if progress[0].finished or time.time() < self.deadline_at + DEADLINE_GRACE_S:
+            return
+        await self.store.append(
+            self.job_id,
+            EventType.ERROR,
+            {
+                "code": "deadline_exceeded",
+                "message": "no worker finished the job before its deadline",
+                "retryable": True,
+            },
+            ends_as=JobStatus.FAILED,
+            job_fields={"finished_at": time.time()},
+        )
+
+
+def _drain(queue: EventQueue) -> list[Event | None]:
+    items: list[Event | None] = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items

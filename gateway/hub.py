@@ -1,0 +1,153 @@
+"""One Redis pub/sub connection per gateway process, fanned out in memory to waiting requests.
+
+A reader gets a queue of events for its job. ``None`` in the queue means "you may have missed
+something": the connection was re-established, so the reader re-reads the job's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from shared.errors import ServiceUnavailable
+from shared.events import Event
+from shared.keys import RedisKeys
+
+log = logging.getLogger(__name__)
+
+EventQueue = asyncio.Queue[Event | None]
+
+
+class EventHub:
+    """Subscribes to a job's channel while at least one local reader wants it."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        reconnect_delay_s: float = 0.5,
+        subscribe_timeout_s: float = 5.0,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._reconnect_delay_s = reconnect_delay_s
+        self._subscribe_timeout_s = subscribe_timeout_s
+        self._readers: dict[bytes, set[EventQueue]] = {}
+        self._confirmed: dict[bytes, asyncio.Future[None]] = {}
+        self._pubsub: PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        # The connection is always subscribed to this channel, so the reader can block on it.
+        self._idle_channel = f"{keys.prefix}:hub".encode()
+
+    async def start(self) -> None:
+        try:
+            self._pubsub = await self._connect()
+        except Exception:
+            log.warning("event hub cannot reach Redis at start; will keep trying")
+        self._task = asyncio.create_task(self._read_forever(), name="event-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    @property
+    def healthy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @asynccontextmanager
+    async def subscribe(self, job_id: str) -> AsyncIterator[EventQueue]:
+        """A queue receiving the job's live events, from the moment this returns."""
+        channel = self._keys.job_channel(job_id).encode()
+        queue: EventQueue = asyncio.Queue()
+        readers = self._readers.setdefault(channel, set())
+        readers.add(queue)
+        try:
+            if len(readers) == 1:
+                await self._subscribe(channel)
+            else:
+                await asyncio.shield(self._confirmed[channel])
+            yield queue
+        finally:
+            readers.discard(queue)
+            if not readers:
+                del self._readers[channel]
+                self._confirmed.pop(channel, None)
+                await asyncio.shield(self._unsubscribe(channel))
+
+    async def _subscribe(self, channel: bytes) -> None:
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirmed[channel] = confirmed
+        if self._pubsub is None:
+            raise ServiceUnavailable("the gateway has lost Redis; try again shortly")
+        try:
+            async with asyncio.timeout(self._subscribe_timeout_s):
+                await self._pubsub.subscribe(channel)
+                await asyncio.shield(confirmed)
+        except (TimeoutError, ConnectionError, OSError) as exc:
+            raise ServiceUnavailable("Redis did not confirm the subscription") from exc
+
+    async def _unsubscribe(self, channel: bytes) -> None:
+        if self._pubsub is not None and channel not in self._readers:
+            with suppress(Exception):  # a lost connection has dropped the subscription anyway
+                await self._pubsub.unsubscribe(channel)
+
+    async def _connect(self) -> PubSub:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self._idle_channel, *self._readers)
+        return pubsub
+
+    async def _read_forever(self) -> None:
+        while True:
+            try:
+                if self._pubsub is None:
+                    await self._reconnect()
+                    continue
+                message = await self._pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event hub lost Redis; resubscribing", exc_info=True)
+                await self._reconnect()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel: bytes = message["channel"]
+        kind = message["type"]
+        if kind == "message":
+            readers = self._readers.get(channel)
+            if readers:
+                event = Event.parse(message["data"])
+                for queue in readers:
+                    queue.put_nowait(event)
+        elif kind == "subscribe":
+            confirmed = self._confirmed.get(channel)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+
+    async def _reconnect(self) -> None:
+        if self._pubsub is not None:
+            with suppress(Exception):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        while self._pubsub is None:
+            await asyncio.sleep(self._reconnect_delay_s)
+            try:
+                self._pubsub = await self._connect()
+            except Exception:
+                log.warning("event hub cannot reach Redis yet", exc_info=True)
+        # The subscriptions are back; whatever was published meanwhile is in the streams.
+        for readers in self._readers.values():
+            for queue in readers:
+                queue.put_nowait(None)

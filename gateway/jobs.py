@@ -1,0 +1,108 @@
+"""Accepting, following and cancelling jobs: what every front end (REST, GraphQL, ...) shares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from celery import Celery
+from redis.asyncio import Redis
+
+from gateway.feed import JobFeed
+from gateway.hub import EventHub
+from shared.chat import ChatRequest
+from shared.errors import JobNotFound, ServiceUnavailable
+from shared.events import Event, EventType
+from shared.jobs import Job, JobKind, JobSpec, JobStatus
+from shared.jobstore import JobStore
+from shared.queue import enqueue_job
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(slots=True)
+class Gateway:
+    """The gateway's shared resources, built once at start-up and passed to every route."""
+
+    settings: Settings
+    redis: Redis
+    store: JobStore
+    hub: EventHub
+    celery: Celery
+
+    def new_spec(self, request: ChatRequest, *, owner: str, kind: JobKind) -> JobSpec:
+        """Validate the model and the deadline; raises ModelNotFound for an unserved model."""
+        model = self.settings.resolve_model(request.model)
+        deadline_s = min(
+            request.timeout_s or self.settings.job_deadline_s, self.settings.max_job_deadline_s
+        )
+        return JobSpec.new(
+            owner=owner, kind=kind, model=model, request=request, deadline_s=deadline_s
+        )
+
+    def feed(self, job_id: str, deadline_at: float, after_seq: int = 0) -> JobFeed:
+        return JobFeed(
+            store=self.store,
+            hub=self.hub,
+            job_id=job_id,
+            deadline_at=deadline_at,
+            idle_s=self.settings.keepalive_interval_s,
+            after_seq=after_seq,
+        )
+
+    async def start_followed(self, spec: JobSpec) -> JobFeed:
+        """Store, subscribe, then enqueue, so the reader cannot miss the job's first event."""
+        feed = self.feed(spec.id, spec.deadline_at)
+        await asyncio.gather(self.store.create(spec), feed.open())
+        try:
+            await self._enqueue(spec)
+        except BaseException:
+            await feed.close()
+            raise
+        return feed
+
+    async def start_background(self, spec: JobSpec) -> None:
+        await self.store.create(spec)
+        await self._enqueue(spec)
+
+    async def _enqueue(self, spec: JobSpec) -> None:
+        try:
+            # kombu publishes with blocking I/O; a thread keeps it off the event loop.
+            await asyncio.to_thread(
+                enqueue_job, self.celery, spec.id, self.settings.interactive_queue
+            )
+        except Exception as exc:
+            log.exception("enqueue failed for job %s", spec.id)
+            error = ServiceUnavailable("the job queue is not reachable; try again shortly")
+            await self.store.append(
+                spec.id,
+                EventType.ERROR,
+                error.to_dict(),
+                ends_as=JobStatus.FAILED,
+                only_if=JobStatus.QUEUED,
+            )
+            raise error from exc
+
+    async def wait_for_end(self, feed: JobFeed, *, replay: bool) -> Event:
+        """Follow the job to its last event and return that event."""
+        try:
+            async for batch in feed.batches(replay=replay):
+                if batch and batch[-1].terminal:
+                    return batch[-1]
+        finally:
+            await feed.close()
+        raise AssertionError("a job feed ends only after a terminal event")
+
+    async def load(self, job_id: str, *, owner: str) -> Job:
+        """The job, if it exists and belongs to ``owner``; otherwise JobNotFound."""
+        job = await self.store.load(job_id)
+        if job is None or job.owner != owner:
+            raise JobNotFound(f"no job {job_id}")
+        return job
+
+    async def cancel(self, job_id: str) -> JobStatus | None:
+        return await self.store.request_cancel(job_id)

@@ -1,0 +1,80 @@
+"""Background jobs: submit, read, follow (resumable with Last-Event-ID) and cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, status
+from starlette.responses import StreamingResponse
+
+from gateway.deps import GatewayDep
+from gateway.jobs import ANONYMOUS
+from gateway.responses import JSON
+from gateway.sse import event_stream_response, sse_body
+from shared.chat import ChatRequest
+from shared.errors import InvalidRequest, JobFinished
+from shared.jobs import Job
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+def job_links(job_id: str) -> dict[str, str]:
+    base = f"/api/v1/jobs/{job_id}"
+    return {"self": base, "events": f"{base}/events", "cancel": base}
+
+
+def job_body(job: Job) -> dict[str, Any]:
+    body = job.model_dump(mode="json", exclude={"request"})
+    body["links"] = job_links(job.id)
+    return body
+
+
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, summary="Submit a job to run in the background"
+)
+async def submit(chat: ChatRequest, gateway: GatewayDep) -> JSON:
+    spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="background")
+    await gateway.start_background(spec)
+    links = job_links(spec.id)
+    return JSON(
+        {"id": spec.id, "status": "queued", "model": spec.model, "links": links},
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": links["self"]},
+    )
+
+
+@router.get("/{job_id}", summary="A job's status and, once it has ended, its result")
+async def read(job_id: str, gateway: GatewayDep) -> JSON:
+    return JSON(job_body(await gateway.load(job_id, owner=ANONYMOUS)))
+
+
+@router.get("/{job_id}/events", summary="The job's events as SSE: replayed, then live")
+async def events(
+    job_id: str,
+    gateway: GatewayDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID")] = None,
+) -> StreamingResponse:
+    after_seq = after or 0
+    if last_event_id:
+        if not last_event_id.isdigit():
+            raise InvalidRequest("Last-Event-ID must be the seq of an event")
+        after_seq = int(last_event_id)
+    job = await gateway.load(job_id, owner=ANONYMOUS)
+    feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
+    await feed.open()
+    # Readers of a background job come and go; leaving does not cancel it.
+    return event_stream_response(sse_body(feed, replay=True))
+
+
+@router.delete("/{job_id}", status_code=status.HTTP_202_ACCEPTED, summary="Cancel a job")
+async def cancel(job_id: str, gateway: GatewayDep) -> JSON:
+    job = await gateway.load(job_id, owner=ANONYMOUS)
+    before = await gateway.cancel(job.id)
+    if before is None or before.finished:
+        raise JobFinished(f"job {job_id} has already ended ({before or 'expired'})")
+    state = "cancelled" if before == "queued" else "cancelling"
+    return JSON(
+        {"id": job.id, "status": state, "links": job_links(job.id)},
+        status_code=status.HTTP_202_ACCEPTED,
+    )

@@ -1,0 +1,58 @@
+"""The chat completion request every front end turns its input into, validated with limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_MESSAGES = 1000
+MAX_MESSAGE_CHARS = 1_000_000
+MAX_TOTAL_CHARS = 2_000_000
+MAX_STOP_SEQUENCES = 4
+
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    role: Role
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    tool_call_id: str | None = Field(None, min_length=1, max_length=256)
+
+
+class ChatRequest(BaseModel):
+    """A chat completion request: the conversation, the model and the sampling options."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    model: str | None = Field(None, min_length=1, max_length=256)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, ge=0.0, le=1.0)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    stop: StopSequence | list[StopSequence] | None = None
+    presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    seed: int | None = None
+    user: str | None = Field(None, max_length=256)
+    timeout_s: float | None = Field(None, gt=0, description="job deadline, capped by the server")
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> ChatRequest:
+        if isinstance(self.stop, list) and len(self.stop) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"stop takes at most {MAX_STOP_SEQUENCES} sequences")
+        if sum(len(m.content) for m in self.messages) > MAX_TOTAL_CHARS:
+            raise ValueError(f"messages hold more than {MAX_TOTAL_CHARS} characters in all")
+        return self
+
+    def sampling_options(self) -> dict[str, object]:
+        """The options a provider receives, leaving out what the client did not set."""
+        return self.model_dump(
+            exclude={"messages", "model", "timeout_s"}, exclude_none=True, mode="json"
+        )

@@ -1,0 +1,80 @@
+"""The provider catalogue and model routes: data from the YAML config file, not code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class ProviderTimeouts(BaseModel):
+    """The four budgets of every provider call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connect_s: float = Field(5.0, gt=0)
+    first_token_s: float = Field(60.0, gt=0)
+    idle_s: float = Field(60.0, gt=0)
+    total_s: float = Field(600.0, gt=0)
+
+
+class ProviderConfig(BaseModel):
+    """One upstream provider: which adapter speaks to it and how to reach it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="adapter that speaks this provider's wire format")
+    base_url: str | None = None
+    # The key itself never sits in the config file: only the name of the variable holding it.
+    api_key_env: str | None = None
+    api_key: SecretStr | None = Field(None, exclude=True, description="resolved at load time")
+    headers: dict[str, str] = Field(default_factory=dict)
+    models: list[str] = Field(default_factory=list)
+    timeouts: ProviderTimeouts = Field(default_factory=ProviderTimeouts)
+    max_connections: int = Field(1000, ge=1)
+    max_keepalive_connections: int = Field(200, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific")
+
+    @property
+    def enabled(self) -> bool:
+        """A provider that names a key variable is usable only when that variable is set."""
+        return self.api_key_env is None or self.api_key is not None
+
+
+class RouteStep(BaseModel):
+    """One step of a route: which provider serves the model, under which upstream name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    model: str
+
+
+class ModelConfig(BaseModel):
+    """A model name clients send, mapped to an ordered chain of providers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    route: list[RouteStep] = Field(min_length=1)
+    description: str = ""
+
+
+DEMO_PROVIDER = "demo"
+DEMO_MODEL = "demo"
+
+
+def with_builtin_demo(
+    providers: dict[str, ProviderConfig], models: dict[str, ModelConfig]
+) -> tuple[dict[str, ProviderConfig], dict[str, ModelConfig]]:
+    """Add the built-in demo provider and model unless the config already defines them."""
+    providers = dict(providers)
+    models = dict(models)
+    providers.setdefault(DEMO_PROVIDER, ProviderConfig(kind="demo"))
+    models.setdefault(
+        DEMO_MODEL,
+        ModelConfig(
+            route=[RouteStep(provider=DEMO_PROVIDER, model="demo-1")],
+            description="built-in demo provider: deterministic text, no key needed",
+        ),
+    )
+    return providers, models

@@ -1,0 +1,210 @@
+"""The one error tree: every failure maps to an HTTP status, a GraphQL code and an event code.
+
+Provider and library errors are translated into these once, at the boundary where they occur
+(the adapter, the request parser), with ``raise ... from``; nothing matches on message text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error a client can see."""
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def graphql_code(self) -> str:
+        """GraphQL ``extensions.code``: the event code in upper case."""
+        return self.code.upper()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body clients receive, under ``{"error": ...}`` or as an ``error`` event."""
+        body: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+# --- the client's request ---------------------------------------------------------------------
+
+
+class InvalidRequest(GatewayError):
+    """The request is malformed or breaks a validation rule."""
+
+    code = "invalid_request"
+    http_status = 422
+
+
+class MalformedBody(InvalidRequest):
+    """The body is not parseable JSON."""
+
+    code = "malformed_body"
+    http_status = 400
+
+
+class RequestTooLarge(InvalidRequest):
+    """The body is larger than the configured limit."""
+
+    code = "request_too_large"
+    http_status = 413
+
+
+class NotFound(GatewayError):
+    """The thing asked for does not exist (or is not the caller's to see)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class EventsExpired(NotFound):
+    """The job's events are no longer kept (its result may still be)."""
+
+    code = "events_expired"
+    http_status = 410
+
+
+class Conflict(GatewayError):
+    """The request conflicts with the current state of the resource."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class JobFinished(Conflict):
+    """The job has already ended, so it cannot be cancelled."""
+
+    code = "job_finished"
+
+
+# --- the gateway itself -----------------------------------------------------------------------
+
+
+class ServiceUnavailable(GatewayError):
+    """A part the gateway depends on (Redis, the broker) is not reachable."""
+
+    code = "service_unavailable"
+    http_status = 503
+    retryable = True
+
+
+# --- how a job ends when it does not succeed -----------------------------------------------------
+
+
+class JobCancelled(GatewayError):
+    """The job was cancelled by its owner or because its stream reader left."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+class DeadlineExceeded(GatewayError):
+    """The job did not finish within its deadline."""
+
+    code = "deadline_exceeded"
+    http_status = 504
+    retryable = True
+
+
+class WorkerLost(GatewayError):
+    """The worker running the job died after tokens had been delivered."""
+
+    code = "worker_lost"
+    http_status = 502
+    retryable = True
+
+
+# --- provider failures, translated once by the adapter --------------------------------------------
+
+
+class ProviderError(GatewayError):
+    """An upstream provider failed."""
+
+    code = "provider_error"
+    http_status = 502
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        upstream_status: int | None = None,
+        retry_after_s: float | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.provider = provider
+        self.upstream_status = upstream_status
+        self.retry_after_s = retry_after_s
+
+
+class ProviderUnavailable(ProviderError):
+    """Connect failure, 5xx, 529 or 429: another attempt or provider may succeed."""
+
+    code = "provider_unavailable"
+
+
+class ProviderTimeout(ProviderError):
+    """Connect, first-token, idle or total time budget ran out."""
+
+    code = "provider_timeout"
+    http_status = 504
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (400/401/403/404/422): retrying will not help."""
+
+    code = "provider_rejected"
+    retryable = False
+
+
+class ContextLengthExceeded(ProviderRejected):
+    """The prompt does not fit the model's context window."""
+
+    code = "context_length_exceeded"
+    http_status = 400
+
+
+class StreamInterrupted(ProviderError):
+    """The provider's stream broke: a dropped connection, a malformed frame or no terminator."""
+
+    code = "stream_interrupted"
+
+
+def error_from_event(body: dict[str, Any]) -> GatewayError:
+    """Rebuild the error an ``error`` event describes, to answer a waiting request with it."""
+    code = str(body.get("code", GatewayError.code))
+    cls = next((c for c in _all_error_classes() if c.code == code), GatewayError)
+    details = {k: v for k, v in body.items() if k not in ("code", "message", "retryable")}
+    return cls(str(body.get("message", "the job failed")), details=details or None)
+
+
+def _all_error_classes() -> list[type[GatewayError]]:
+    found: list[type[GatewayError]] = []
+    pending: list[type[GatewayError]] = [GatewayError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

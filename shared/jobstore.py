@@ -1,0 +1,207 @@
+"""Job state in Redis: create, claim, append events, cancel and read, each one atomic step.
+
+The gateway and the workers both go through this class, so the status guard (a finished job
+takes no more events; a job runs on one worker at a time) holds for every writer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+import orjson
+from redis.asyncio import Redis
+
+from shared.events import Event, EventType, encode_body
+from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings, Usage
+from shared.keys import RedisKeys
+
+
+def _script(name: str) -> str:
+    return resources.files("shared").joinpath("lua", name).read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a worker learns when it tries to take a job."""
+
+    state: str  # missing | finished | busy | claimed | resumed
+    spec: JobSpec | None = None
+    cancel_requested: bool = False
+    tokens_delivered: bool = False
+
+
+class JobStore:
+    """Atomic operations on jobs, their event streams and their channels."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, *, events_max_len: int = 100_000) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.events_max_len = events_max_len
+        self._append = redis.register_script(_script("append_event.lua"))
+        self._claim = redis.register_script(_script("claim_job.lua"))
+        self._cancel = redis.register_script(_script("cancel_job.lua"))
+
+    async def create(self, spec: JobSpec) -> None:
+        """Store a new job as queued; it expires on its own if nobody ever ends it."""
+        key = self.keys.job(spec.id)
+        ttl_s = int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0},
+            )
+            pipe.expire(key, ttl_s)
+            await pipe.execute()
+
+    async def append(
+        self,
+        job_id: str,
+        event_type: EventType,
+        fields: dict[str, Any],
+        *,
+        ends_as: JobStatus | None = None,
+        only_if: JobStatus | None = None,
+        job_fields: dict[str, str | float | int] | None = None,
+    ) -> int:
+        """Append an event; ``ends_as`` makes it the job's last. Returns its seq, 0 when the job
+        has already ended (or is not in ``only_if``), -1 when the job is unknown."""
+        args: list[Any] = [
+            self.keys.job_channel(job_id),
+            encode_body(event_type, fields),
+            ends_as.value if ends_as else "",
+            only_if.value if only_if else "",
+            self.events_max_len,
+            self.keys.result_ttl_s,
+            self.keys.events_ttl_s,
+        ]
+        for name, value in (job_fields or {}).items():
+            args += (name, value)
+        seq = await self._append(
+            keys=[self.keys.job(job_id), self.keys.job_events(job_id)], args=args
+        )
+        return int(seq)
+
+    async def claim(self, job_id: str, worker_id: str) -> Claim:
+        """Take a queued job, or one whose worker's lease has lapsed."""
+        reply = await self._claim(
+            keys=[self.keys.job(job_id), self.keys.job_lease(job_id)],
+            args=[worker_id, self.keys.lease_ttl_s * 1000, time.time()],
+        )
+        state = reply[0].decode()
+        if state not in ("claimed", "resumed"):
+            return Claim(state)
+        return Claim(
+            state,
+            spec=JobSpec.model_validate_json(reply[1]),
+            cancel_requested=bool(reply[2]),
+            tokens_delivered=bool(reply[3]),
+        )
+
+    async def renew_leases(self, job_ids: list[str]) -> list[str]:
+        """Keep this worker's claims alive; returns those of the jobs flagged for cancelling."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.pexpire(self.keys.job_lease(job_id), self.keys.lease_ttl_s * 1000)
+                pipe.hget(self.keys.job(job_id), "cancel")
+            replies = await pipe.execute()
+        flags = replies[1::2]
+        return [job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag]
+
+    async def release(self, job_id: str) -> None:
+        await self.redis.delete(self.keys.job_lease(job_id))
+
+    async def request_cancel(self, job_id: str) -> JobStatus | None:
+        """Flag the job cancelled and tell the workers; end it here if no worker has it yet.
+        Returns the status it had, or None when it does not exist."""
+        reply = await self._cancel(
+            keys=[self.keys.job(job_id)], args=[self.keys.cancel_channel, job_id]
+        )
+        if reply == b"missing":
+            return None
+        status = JobStatus(reply.decode())
+        if status is JobStatus.QUEUED:
+            # If a worker claimed it meanwhile, only_if refuses this and the worker, which sees
+            # the flag at claim time, ends the job instead.
+            await self.append(
+                job_id,
+                EventType.ERROR,
+                {"code": "cancelled", "message": "cancelled before it started", "retryable": False},
+                ends_as=JobStatus.CANCELLED,
+                only_if=JobStatus.QUEUED,
+                job_fields={"finished_at": time.time()},
+            )
+        return status
+
+    async def progress(self, job_id: str) -> tuple[JobStatus, int] | None:
+        """The job's status and the seq of its latest event, or None when it does not exist."""
+        status, seq = cast(
+            "list[bytes | None]", await self.redis.hmget(self.keys.job(job_id), ["status", "seq"])
+        )
+        return (JobStatus(status.decode()), int(seq or 0)) if status else None
+
+    async def events_after(self, job_id: str, seq: int) -> list[Event]:
+        """Every stored event with a seq above ``seq``, in order."""
+        entries = cast(
+            "list[tuple[bytes, dict[bytes, bytes]]]",
+            await self.redis.xrange(self.keys.job_events(job_id), min=f"0-{seq + 1}"),
+        )
+        return [Event.parse(fields[b"e"]) for _, fields in entries]
+
+    async def load(self, job_id: str) -> Job | None:
+        """The job as clients see it, or None when it does not exist (or has expired)."""
+        fields = cast("dict[bytes, bytes]", await self.redis.hgetall(self.keys.job(job_id)))
+        if not fields:
+            return None
+        return _job_from_hash(fields)
+
+    async def record_worker_heartbeat(self, worker_id: str) -> None:
+        await self.redis.zadd(self.keys.workers, {worker_id: time.time()})
+
+    async def live_workers(self) -> list[str]:
+        """Workers whose heartbeat is recent; stale entries are pruned."""
+        oldest = time.time() - self.keys.worker_heartbeat_ttl_s
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(self.keys.workers, "-inf", oldest)
+            pipe.zrange(self.keys.workers, 0, -1)
+            _, members = await pipe.execute()
+        return [m.decode() for m in members]
+
+
+def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
+    spec = JobSpec.model_validate_json(fields[b"spec"])
+
+    def number(name: bytes) -> float | None:
+        value = fields.get(name)
+        return float(value) if value else None
+
+    def parsed(name: bytes) -> Any:
+        value = fields.get(name)
+        return orjson.loads(value) if value else None
+
+    usage = parsed(b"usage")
+    result = parsed(b"result")
+    return Job(
+        id=spec.id,
+        owner=spec.owner,
+        kind=spec.kind,
+        status=JobStatus(fields[b"status"].decode()),
+        model=spec.model,
+        provider=fields[b"provider"].decode() if b"provider" in fields else None,
+        provider_model=fields[b"provider_model"].decode() if b"provider_model" in fields else None,
+        request=spec.request,
+        usage=Usage.model_validate(usage) if usage else None,
+        cost=number(b"cost"),
+        timings=Timings(
+            queued_at=spec.created_at,
+            started_at=number(b"started_at"),
+            first_token_at=number(b"first_token_at"),
+            finished_at=number(b"finished_at"),
+        ),
+        deadline_at=spec.deadline_at,
+        result=JobResult.model_validate(result) if result else None,
+        error=parsed(b"error"),
+        last_seq=int(fields.get(b"seq", b"0")),
+    )

@@ -1,0 +1,62 @@
+"""Every Redis key and channel the gateway and workers use, each with its lifetime beside it.
+
+Nothing else builds a key name. A job's keys share the hash tag ``{<job id>}`` so that its
+scripts touch one slot on a Redis Cluster. The Celery broker's own keys (the queue lists,
+``unacked``) are named by kombu and live in the same database; the prefix keeps ours apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RedisKeys:
+    """Key names under one prefix, plus the lifetimes that go with them."""
+
+    prefix: str = "llm"
+    # A job's hash and event stream outlive its deadline by this much while it is unfinished, so
+    # an abandoned job still expires.
+    live_margin_s: int = 3600
+    # Once a job ends: how long its result and its replayable events stay readable.
+    result_ttl_s: int = 86_400
+    events_ttl_s: int = 3600
+    # A worker's lease on the job it runs; refreshed while it runs. Expired lease + status
+    # running = the worker died, and a redelivered task may take the job over.
+    lease_ttl_s: int = 15
+    # Workers refresh their heartbeat well within this window.
+    worker_heartbeat_ttl_s: int = 15
+
+    def job(self, job_id: str) -> str:
+        """Hash: spec, owner, status, timings, result. TTL: deadline + live_margin_s, then
+        result_ttl_s after the job ends."""
+        return f"{self.prefix}:job:{{{job_id}}}"
+
+    def job_events(self, job_id: str) -> str:
+        """Stream of the job's events, entry id ``0-<seq>``. Same TTLs as the job, events_ttl_s
+        after it ends."""
+        return f"{self.prefix}:job:{{{job_id}}}:events"
+
+    def job_channel(self, job_id: str) -> str:
+        """Pub/sub channel carrying each event as it is appended (no storage, no TTL)."""
+        return f"{self.prefix}:job:{{{job_id}}}:ch"
+
+    def job_lease(self, job_id: str) -> str:
+        """String holding the worker id running the job. TTL: lease_ttl_s, refreshed."""
+        return f"{self.prefix}:job:{{{job_id}}}:lease"
+
+    def job_id_of_channel(self, channel: bytes) -> str:
+        """The job id inside a job channel name (the part between the braces)."""
+        start = channel.index(b"{") + 1
+        return channel[start : channel.index(b"}", start)].decode()
+
+    @property
+    def cancel_channel(self) -> str:
+        """Pub/sub channel on which every worker hears job ids to cancel (no storage)."""
+        return f"{self.prefix}:cancel"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set of worker ids scored by last heartbeat (unix seconds). No TTL; entries
+        older than worker_heartbeat_ttl_s are stale and pruned by readers."""
+        return f"{self.prefix}:workers"

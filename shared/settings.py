@@ -1,0 +1,144 @@
+"""The one settings object, read once at start (YAML file, then environment) and passed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from shared.config import DEMO_MODEL, ModelConfig, ProviderConfig, with_builtin_demo
+from shared.errors import ModelNotFound
+from shared.keys import RedisKeys
+
+CONFIG_ENV_VAR = "LLM_GATEWAY_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway, the workers and the CLI are configured by.
+
+    Precedence: constructor arguments, then ``LLM_GATEWAY_*`` environment variables (nested
+    with ``__``), then the YAML file, then these defaults.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="LLM_GATEWAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("redis_url", "LLM_GATEWAY_REDIS_URL", "REDIS_URL"),
+    )
+    broker_url: str | None = Field(None, description="Celery broker; defaults to redis_url")
+    key_prefix: str = "llm"
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    # Jobs
+    job_deadline_s: float = Field(300.0, gt=0, description="default deadline of a job")
+    max_job_deadline_s: float = Field(3600.0, gt=0)
+    interactive_queue: str = "llm.interactive"
+    events_max_len: int = Field(100_000, ge=100, description="cap of a job's event stream")
+    result_ttl_s: int = Field(86_400, ge=60)
+    events_ttl_s: int = Field(3600, ge=60)
+
+    # Gateway
+    keepalive_interval_s: float = Field(15.0, gt=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    # Worker
+    worker_concurrency: int = Field(
+        512, ge=1, description="jobs one worker process runs at once (threads that only wait)"
+    )
+
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    default_model: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _complete_catalogue(self) -> Settings:
+        self.providers, self.models = with_builtin_demo(self.providers, self.models)
+        for name, model in self.models.items():
+            for step in model.route:
+                if step.provider not in self.providers:
+                    raise ValueError(f"model {name!r} routes to unknown provider {step.provider!r}")
+        if self.max_job_deadline_s < self.job_deadline_s:
+            raise ValueError("max_job_deadline_s must be at least job_deadline_s")
+        return self
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Above the longest deadline, so a running job is not redelivered while it runs."""
+        return int(self.max_job_deadline_s * 1.5) + 60
+
+    @property
+    def keys(self) -> RedisKeys:
+        return RedisKeys(
+            prefix=self.key_prefix,
+            result_ttl_s=self.result_ttl_s,
+            events_ttl_s=self.events_ttl_s,
+        )
+
+    def enabled_models(self) -> list[str]:
+        """Models whose route has at least one provider with its key present."""
+        return [
+            name
+            for name, model in self.models.items()
+            if any(self.providers[step.provider].enabled for step in model.route)
+        ]
+
+    def resolve_model(self, requested: str | None) -> str:
+        """The model a request runs on; raises ModelNotFound for a name nobody serves."""
+        name = requested or self.default_model or self._first_keyed_model()
+        if name not in self.models or name not in self.enabled_models():
+            raise ModelNotFound(
+                f"model {name!r} is not served here; GET /api/v1/llm/models lists the models",
+                details={"available": self.enabled_models()},
+            )
+        return name
+
+    def _first_keyed_model(self) -> str:
+        keyed = [m for m in self.enabled_models() if m != DEMO_MODEL]
+        return keyed[0] if keyed else DEMO_MODEL
+
+
+def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read the settings once: the YAML file from ``config_path`` or ``$LLM_GATEWAY_CONFIG``,
+    and provider keys from the variables the file names."""
+    env = os.environ
+    path = config_path or env.get(CONFIG_ENV_VAR)
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(yaml_file=path)
+
+    settings: Settings = _FromFile(**overrides)
+    for provider in settings.providers.values():
+        if provider.api_key_env and env.get(provider.api_key_env):
+            provider.api_key = SecretStr(env[provider.api_key_env])
+    return settings

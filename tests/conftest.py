@@ -1,0 +1,82 @@
+"""Session-wide real parts: a private redis-server, the fake provider, a worker and a gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.fakes.provider import FakeProvider
+from tests.stack import (
+    FAKE_KEY,
+    Process,
+    require_redis_server,
+    stack_env,
+    start_gateway,
+    start_worker,
+    write_config,
+)
+
+
+@dataclass
+class Stack:
+    base_url: str
+    redis_url: str
+    redis: redis.Redis
+    fake: FakeProvider
+    env: dict[str, str]
+    log_dir: Path
+    worker: Process
+    gateway: Process
+
+    def client(self, timeout_s: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    server = require_redis_server()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_provider() -> Iterator[FakeProvider]:
+    with FakeProvider(require_key=FAKE_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(
+    redis_url: str, fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    log_dir = tmp_path_factory.mktemp("stack")
+    config = write_config(
+        log_dir / "config.yaml", fake_provider.openai_base_url, keepalive_interval_s=0.5
+    )
+    env = stack_env(redis_url, config)
+    worker = start_worker(env, log_dir, redis_url)
+    try:
+        gateway, base_url = start_gateway(env, log_dir)
+    except BaseException:
+        worker.stop()
+        raise
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield Stack(base_url, redis_url, client, fake_provider, env, log_dir, worker, gateway)
+    finally:
+        gateway.stop()
+        worker.stop()
+        client.close()
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client() as http:
+        yield http

@@ -1,0 +1,124 @@
+"""The whole stack for integration tests: real redis-server, fake provider, worker, gateway.
+
+Every part is a real process on localhost; tests talk to them over sockets only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+import redis
+
+from gateway.cli.redis_server import EmbeddedRedis, free_port, start_redis_server
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_KEY = "fake-provider-test-key"
+
+
+def require_redis_server() -> EmbeddedRedis:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("integration tests need redis-server on the PATH (.ci/run installs it)")
+    return start_redis_server(executable)
+
+
+def write_config(path: Path, fake_openai_url: str, *, keepalive_interval_s: float) -> Path:
+    path.write_text(
+        f"""
+keepalive_interval_s: {keepalive_interval_s}
+default_model: fake
+providers:
+  fake:
+    kind: openai_compatible
+    base_url: {fake_openai_url}
+    api_key_env: FAKE_PROVIDER_KEY
+    timeouts: {{connect_s: 2, first_token_s: 20, idle_s: 20, total_s: 120}}
+  demo:
+    kind: demo
+    options: {{token_delay_s: 0.001}}
+models:
+  fake:
+    route: [{{provider: fake, model: fake-model}}]
+"""
+    )
+    return path
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+
+    def stop(self, timeout_s: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Process:
+    log_path = log_dir / f"{name}.log"
+    log = log_path.open("wb")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return Process(name, popen, log_path, log)
+
+
+def stack_env(redis_url: str, config: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "LLM_GATEWAY_CONFIG": str(config),
+        "FAKE_PROVIDER_KEY": FAKE_KEY,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def start_worker(env: dict[str, str], log_dir: Path, redis_url: str, name: str = "worker") -> Process:
+    client = redis.Redis.from_url(redis_url)
+    before = {m.decode() for m in client.zrange("llm:workers", 0, -1)}
+    process = spawn(name, ["worker", "--loglevel", "WARNING"], env, log_dir)
+    deadline = time.monotonic() + 30
+    while not {m.decode() for m in client.zrange("llm:workers", 0, -1)} - before:
+        if process.popen.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"worker did not start:\n{process.tail()}")
+        time.sleep(0.05)
+    return process
+
+
+def start_gateway(env: dict[str, str], log_dir: Path, name: str = "gateway") -> tuple[Process, str]:
+    port = free_port()
+    process = spawn(name, ["gateway", "--port", str(port)], env, log_dir)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.HTTPError:
+            pass
+        if process.popen.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gateway did not become healthy:\n{process.tail()}")
+        time.sleep(0.05)

@@ -1,0 +1,49 @@
+"""Starting a worker process: the Celery consumer on a threads pool, plus the job runtime."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+from celery import Celery
+
+from shared.queue import RUN_JOB_TASK, create_celery
+from shared.settings import Settings
+from workers.runtime import WorkerRuntime
+
+
+def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
+    """The one task: it takes a job id and runs that job on the runtime's loop."""
+
+    @app.task(name=RUN_JOB_TASK, acks_late=True, ignore_result=True)
+    def run_job(job_id: str) -> None:
+        runtime.run_job(job_id)
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    queues: list[str] | None = None,
+    concurrency: int | None = None,
+    loglevel: str = "INFO",
+) -> int:
+    """Consume until told to stop; returns the exit code."""
+    app = create_celery(settings)
+    hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+    runtime = WorkerRuntime(settings, worker_id=hostname)
+    register_tasks(app, runtime)
+    runtime.start()
+    try:
+        worker = app.Worker(
+            hostname=hostname,
+            pool="threads",
+            concurrency=concurrency or settings.worker_concurrency,
+            queues=queues or [settings.interactive_queue],
+            loglevel=loglevel,
+            without_mingle=True,
+            without_gossip=True,
+        )
+        worker.start()
+        return int(worker.exitcode or 0)
+    finally:
+        runtime.stop()

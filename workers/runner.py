@@ -1,0 +1,214 @@
+"""Runs one job: claim it, stream from its provider, append every event, end it exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from shared.errors import DeadlineExceeded, GatewayError, WorkerLost
+from shared.events import EventType
+from shared.jobs import JobSpec, JobStatus, Usage
+from shared.jobstore import JobStore
+from shared.settings import Settings
+from workers.cancel import CancelRegistry
+from workers.providers.base import ProviderCall
+from workers.providers.registry import ProviderPool
+
+log = logging.getLogger(__name__)
+
+
+class JobGone(Exception):
+    """The job ended elsewhere (cancelled while queued, or expired): stop working on it."""
+
+
+@dataclass(slots=True)
+class Transcript:
+    """What was delivered so far: the result if all goes well, the ``delivered`` note if not."""
+
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    deltas: int = 0
+
+    def delivered(self) -> dict[str, int]:
+        return {
+            "deltas": self.deltas,
+            "content_chars": sum(map(len, self.content)),
+            "reasoning_chars": sum(map(len, self.reasoning)),
+        }
+
+
+class JobRunner:
+    """Executes jobs on the worker's event loop; one instance per worker process."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: JobStore,
+        providers: ProviderPool,
+        cancels: CancelRegistry,
+        worker_id: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = providers
+        self.cancels = cancels
+        self.worker_id = worker_id
+
+    async def run(self, job_id: str) -> None:
+        """Run the job if this delivery should; a duplicate delivery does nothing."""
+        with self.cancels.track(job_id):
+            claim = await self.store.claim(job_id, self.worker_id)
+            if claim.spec is None:
+                log.info("job %s not run: %s", job_id, claim.state)
+                return
+            try:
+                await self._run_claimed(claim.spec, claim.cancel_requested, claim.tokens_delivered)
+            finally:
+                await asyncio.shield(self.store.release(job_id))
+
+    async def _run_claimed(self, spec: JobSpec, cancel_requested: bool, resumed: bool) -> None:
+        transcript = Transcript()
+        if cancel_requested:
+            await self._end_cancelled(spec.id, transcript)
+            return
+        if resumed:
+            await self._fail(spec.id, WorkerLost("the worker running this job died"), transcript)
+            return
+        remaining_s = spec.deadline_at - time.time()
+        try:
+            async with asyncio.timeout(remaining_s):
+                await self._stream(spec, transcript)
+        except asyncio.CancelledError:
+            if not self.cancels.is_cancelled(spec.id):
+                raise  # the worker is shutting down: the task will be redelivered
+            _consume_cancellation()
+            await self._end_cancelled(spec.id, transcript)
+        except TimeoutError:
+            await self._fail(spec.id, DeadlineExceeded("the job ran past its deadline"), transcript)
+        except JobGone:
+            log.info("job %s ended elsewhere while it ran", spec.id)
+        except GatewayError as exc:
+            await self._fail(spec.id, exc, transcript)
+        except Exception:
+            log.exception("job %s failed unexpectedly", spec.id)
+            await self._fail(spec.id, GatewayError("the worker failed"), transcript)
+
+    async def _stream(self, spec: JobSpec, transcript: Transcript) -> None:
+        step = next(
+            s
+            for s in self.settings.models[spec.model].route
+            if self.settings.providers[s.provider].enabled
+        )
+        provider = self.providers.get(step.provider)
+        await self._append(
+            spec.id,
+            EventType.START,
+            {"provider": step.provider, "model": step.model},
+            job_fields={"provider": step.provider, "provider_model": step.model},
+        )
+        async for chunk in provider.stream(ProviderCall(model=step.model, request=spec.request)):
+            if chunk.has_text:
+                fields: dict[str, str] = {}
+                if chunk.content:
+                    fields["content"] = chunk.content
+                    transcript.content.append(chunk.content)
+                if chunk.reasoning:
+                    fields["reasoning"] = chunk.reasoning
+                    transcript.reasoning.append(chunk.reasoning)
+                first = transcript.deltas == 0
+                transcript.deltas += 1
+                await self._append(
+                    spec.id,
+                    EventType.DELTA,
+                    fields,
+                    job_fields={"first_token_at": time.time()} if first else None,
+                )
+            transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
+            transcript.usage = chunk.usage or transcript.usage
+        await self._end_succeeded(spec, transcript)
+
+    async def _end_succeeded(self, spec: JobSpec, transcript: Transcript) -> None:
+        usage = transcript.usage or _estimate_usage(spec, transcript)
+        usage_json = usage.model_dump(mode="json")
+        result = {
+            "content": "".join(transcript.content),
+            "reasoning": "".join(transcript.reasoning) or None,
+            "finish_reason": transcript.finish_reason or "stop",
+        }
+        await self._append(
+            spec.id,
+            EventType.DONE,
+            {"finish_reason": result["finish_reason"], "usage": usage_json, "cost": None},
+            ends_as=JobStatus.SUCCEEDED,
+            job_fields={
+                "result": orjson.dumps(result).decode(),
+                "usage": orjson.dumps(usage_json).decode(),
+                "finished_at": time.time(),
+            },
+        )
+
+    async def _end_cancelled(self, job_id: str, transcript: Transcript) -> None:
+        await self.store.append(
+            job_id,
+            EventType.ERROR,
+            {
+                "code": "cancelled",
+                "message": "the job was cancelled",
+                "retryable": False,
+                "delivered": transcript.delivered(),
+            },
+            ends_as=JobStatus.CANCELLED,
+            job_fields={"finished_at": time.time()},
+        )
+
+    async def _fail(self, job_id: str, error: GatewayError, transcript: Transcript) -> None:
+        body = {**error.to_dict(), "delivered": transcript.delivered()}
+        await self.store.append(
+            job_id,
+            EventType.ERROR,
+            body,
+            ends_as=JobStatus.FAILED,
+            job_fields={"error": orjson.dumps(body).decode(), "finished_at": time.time()},
+        )
+
+    async def _append(
+        self,
+        job_id: str,
+        event_type: EventType,
+        fields: dict[str, Any],
+        *,
+        ends_as: JobStatus | None = None,
+        job_fields: dict[str, str | float | int] | None = None,
+    ) -> None:
+        seq = await self.store.append(
+            job_id, event_type, fields, ends_as=ends_as, job_fields=job_fields
+        )
+        if seq <= 0:
+            raise JobGone(job_id)
+
+
+def _consume_cancellation() -> None:
+    """Mark the cancellation handled so the job's own clean-up awaits run normally."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def _estimate_usage(spec: JobSpec, transcript: Transcript) -> Usage:
+    """Rough counts (four characters a token) for a provider that reported none."""
+    prompt = sum(len(m.content) for m in spec.request.messages) // 4 + 1
+    completion = sum(map(len, transcript.content + transcript.reasoning)) // 4 + 1
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        estimated=True,
+    )

@@ -1,0 +1,109 @@
+"""The worker's event loop: every provider stream and Redis call of the process runs on it.
+
+Celery's threads pool hands each task to a thread that only waits here for its job to finish,
+so late acknowledgement still tracks the job, while one uvloop holds hundreds of streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+
+from shared.jobstore import JobStore
+from shared.settings import Settings
+from workers.cancel import CancelRegistry, listen_for_cancels
+from workers.providers.registry import ProviderPool
+from workers.runner import JobRunner
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is absent only on Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class WorkerRuntime:
+    """Owns the loop thread and the resources jobs share: Redis, provider clients, cancels."""
+
+    def __init__(self, settings: Settings, worker_id: str) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.loop = new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="llm-io", daemon=True)
+        self._background: list[asyncio.Task[None]] = []
+        self._redis: Redis | None = None
+        self._providers: ProviderPool | None = None
+        self._runner: JobRunner | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._call(self._startup())
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._call(self._shutdown())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    def run_job(self, job_id: str) -> None:
+        """Run a job to its end; called from a Celery pool thread."""
+        assert self._runner is not None, "start() the runtime first"
+        self._call(self._runner.run(job_id))
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _startup(self) -> None:
+        settings = self.settings
+        self._redis = Redis.from_url(settings.redis_url)
+        store = JobStore(self._redis, settings.keys, events_max_len=settings.events_max_len)
+        self._providers = ProviderPool(settings.providers)
+        for name, config in settings.providers.items():
+            if config.enabled:
+                self._providers.get(name)  # a bad provider entry fails the worker at start
+        cancels = CancelRegistry()
+        self._runner = JobRunner(
+            settings=settings,
+            store=store,
+            providers=self._providers,
+            cancels=cancels,
+            worker_id=self.worker_id,
+        )
+        await store.record_worker_heartbeat(self.worker_id)
+        self._background = [
+            asyncio.create_task(listen_for_cancels(self._redis, settings.keys, cancels)),
+            asyncio.create_task(self._maintain(store, cancels)),
+        ]
+
+    async def _maintain(self, store: JobStore, cancels: CancelRegistry) -> None:
+        """Heartbeat, lease renewal, and a second look at cancel flags, a few times a lease."""
+        interval_s = store.keys.lease_ttl_s / 3
+        while True:
+            try:
+                await store.record_worker_heartbeat(self.worker_id)
+                for job_id in await store.renew_leases(cancels.running()):
+                    cancels.cancel(job_id)
+            except Exception:
+                log.warning("worker maintenance failed; retrying", exc_info=True)
+            await asyncio.sleep(interval_s)
+
+    async def _shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._providers is not None:
+            await self._providers.aclose()
+        if self._redis is not None:
+            await self._redis.zrem(self.settings.keys.workers, self.worker_id)
+            await self._redis.aclose()
