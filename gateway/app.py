@@ -29,14 +29,13 @@ def create_app(settings: Settings) -> FastAPI:
         redis = Redis.from_url(settings.redis_url)
         hub = EventHub(Redis.from_url(settings.redis_url), settings.keys)
         celery = create_celery(settings)
+        store = JobStore(redis, settings.keys, events_max_len=settings.events_max_len)
         app.state.gateway = Gateway(
-            settings=settings,
-            redis=redis,
-            store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
-            hub=hub,
-            celery=celery,
+            settings=settings, redis=redis, store=store, hub=hub, celery=celery
         )
         await hub.start()
+        with suppress(Exception):  # Redis may come up later; scripts then load on first use
+            await store.load_scripts()
         await asyncio.to_thread(_warm_up_broker, celery)
         try:
             yield

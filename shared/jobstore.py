@@ -44,6 +44,12 @@ class JobStore:
         self._claim = redis.register_script(_script("claim_job.lua"))
         self._cancel = redis.register_script(_script("cancel_job.lua"))
 
+    async def load_scripts(self) -> None:
+        """Load the scripts now, so no request pays for (or trips over) a NOSCRIPT reply.
+        fakeredis's TCP server, used by ``up`` without Redis, drops the connection on one."""
+        for script in (self._append, self._claim, self._cancel):
+            script.sha = await self.redis.script_load(script.script)
+
     async def create(self, spec: JobSpec) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it."""
         key = self.keys.job(spec.id)
@@ -141,6 +147,10 @@ class JobStore:
             "list[bytes | None]", await self.redis.hmget(self.keys.job(job_id), ["status", "seq"])
         )
         return (JobStatus(status.decode()), int(seq or 0)) if status else None
+
+    async def status_of(self, job_id: str) -> JobStatus | None:
+        progress = await self.progress(job_id)
+        return progress[0] if progress else None
 
     async def events_after(self, job_id: str, seq: int) -> list[Event]:
         """Every stored event with a seq above ``seq``, in order."""

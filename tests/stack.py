@@ -96,12 +96,18 @@ def stack_env(redis_url: str, config: Path) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str], log_dir: Path, redis_url: str, name: str = "worker") -> Process:
-    client = redis.Redis.from_url(redis_url)
-    before = {m.decode() for m in client.zrange("llm:workers", 0, -1)}
+def start_worker(
+    env: dict[str, str], log_dir: Path, redis_url: str, name: str = "worker"
+) -> Process:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def workers() -> set[str]:
+        return {str(member) for member in client.zrange("llm:workers", 0, -1)}
+
+    before = workers()
     process = spawn(name, ["worker", "--loglevel", "WARNING"], env, log_dir)
     deadline = time.monotonic() + 30
-    while not {m.decode() for m in client.zrange("llm:workers", 0, -1)} - before:
+    while not workers() - before:
         if process.popen.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start:\n{process.tail()}")
         time.sleep(0.05)

@@ -68,6 +68,7 @@ class WorkerRuntime:
         settings = self.settings
         self._redis = Redis.from_url(settings.redis_url)
         store = JobStore(self._redis, settings.keys, events_max_len=settings.events_max_len)
+        await store.load_scripts()
         self._providers = ProviderPool(settings.providers)
         for name, config in settings.providers.items():
             if config.enabled:

@@ -82,9 +82,7 @@ def test_late_reader_and_reconnect_get_exactly_what_they_lack(client: httpx.Clie
         replay = list(source.iter_sse())
     assert [e.data for e in replay] == [e.data for e in first + rest]
     # ... and one that already has the last event gets nothing more, and the stream ends.
-    with connect_sse(
-        client, "GET", events_url, headers={"Last-Event-ID": rest[-1].id}
-    ) as source:
+    with connect_sse(client, "GET", events_url, headers={"Last-Event-ID": rest[-1].id}) as source:
         assert list(source.iter_sse()) == []
 
     assert client.get(job["links"]["self"]).json()["status"] == "succeeded"
@@ -148,9 +146,7 @@ def test_client_disconnect_cancels_job_and_closes_upstream(
 
 def test_delete_cancels_a_background_job(client: httpx.Client, stack: Stack) -> None:
     tag = new_tag()
-    job = client.post(
-        JOBS_URL, json=chat(directive(tokens=300, token_delay_ms=30, tag=tag))
-    ).json()
+    job = client.post(JOBS_URL, json=chat(directive(tokens=300, token_delay_ms=30, tag=tag))).json()
     stack.fake.wait_for(tag, finished=False)
 
     response = client.delete(job["links"]["cancel"])
@@ -207,9 +203,7 @@ def test_job_past_its_deadline_ends_with_an_error(client: httpx.Client, stack: S
 
 
 def test_provider_failure_ends_the_stream_with_an_error_event(client: httpx.Client) -> None:
-    with connect_sse(
-        client, "POST", STREAM_URL, json=chat(directive(status=401))
-    ) as source:
+    with connect_sse(client, "POST", STREAM_URL, json=chat(directive(status=401))) as source:
         events = list(source.iter_sse())
     assert events[-1].event == "error"
     assert data(events[-1])["code"] == "provider_rejected"
