@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from celery import Celery
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -17,7 +15,7 @@ from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
 from gateway.routes import complete, jobs, system
 from shared.jobstore import JobStore
-from shared.queue import create_celery
+from shared.queue import TaskPublisher, create_celery
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,12 +29,17 @@ def create_app(settings: Settings) -> FastAPI:
         celery = create_celery(settings)
         store = JobStore(redis, settings.keys, events_max_len=settings.events_max_len)
         app.state.gateway = Gateway(
-            settings=settings, redis=redis, store=store, hub=hub, celery=celery
+            settings=settings,
+            redis=redis,
+            store=store,
+            hub=hub,
+            celery=celery,
+            publisher=TaskPublisher.for_settings(celery, settings, redis),
         )
         await hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
             await store.load_scripts()
-        await asyncio.to_thread(_warm_up_broker, celery)
+        await app.state.gateway.publisher.warm_up()
         try:
             yield
         finally:
@@ -54,9 +57,3 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (complete, jobs, system):
         app.include_router(module.router)
     return app
-
-
-def _warm_up_broker(celery: Celery) -> None:
-    """Open the publishing connection now rather than on the first request."""
-    with suppress(Exception), celery.producer_or_acquire() as producer:
-        producer.connection.ensure_connection(max_retries=1)

@@ -16,7 +16,7 @@ from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import Event, EventType
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import JobStore
-from shared.queue import enqueue_job
+from shared.queue import TaskPublisher
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class Gateway:
     store: JobStore
     hub: EventHub
     celery: Celery
+    publisher: TaskPublisher
 
     def new_spec(self, request: ChatRequest, *, owner: str, kind: JobKind) -> JobSpec:
         """Validate the model and the deadline; raises ModelNotFound for an unserved model."""
@@ -71,10 +72,7 @@ class Gateway:
 
     async def _enqueue(self, spec: JobSpec) -> None:
         try:
-            # kombu publishes with blocking I/O; a thread keeps it off the event loop.
-            await asyncio.to_thread(
-                enqueue_job, self.celery, spec.id, self.settings.interactive_queue
-            )
+            await self.publisher.publish(spec.id, self.settings.interactive_queue)
         except Exception as exc:
             log.exception("enqueue failed for job %s", spec.id)
             error = ServiceUnavailable("the job queue is not reachable; try again shortly")

@@ -28,7 +28,10 @@ def test_crlf_split_between_reads_is_one_line_break() -> None:
 
 def test_comments_and_event_names() -> None:
     decoder = SSEDecoder()
-    raw = b": OPENROUTER PROCESSING\n\n: keep-alive\n\nevent: ping\ndata: {}\n\nevent: x\ndata:a\ndata: b\n\n"
+    raw = (
+        b": OPENROUTER PROCESSING\n\n: keep-alive\n\n"
+        b"event: ping\ndata: {}\n\nevent: x\ndata:a\ndata: b\n\n"
+    )
     assert decoder.feed(raw) == [SSEFrame("ping", "{}"), SSEFrame("x", "a\nb")]
 
 

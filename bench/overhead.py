@@ -1,0 +1,237 @@
+"""What the gateway and its queue cost, against a direct call to the same fake provider.
+
+Run from the repository root:  python -m bench.overhead [--quick]
+
+It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway,
+then measures in the same run:
+  1. time to first token, concurrency 1: direct vs through the gateway (p50/p99, and the overhead);
+  2. streamed tokens per second at concurrency 64, direct vs gateway, and their ratio;
+  3. how many concurrent streams one worker process holds, and its memory per stream.
+Both sides use the same client code (httpx + httpx-sse) and the same prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+from httpx_sse import aconnect_sse
+
+from tests.fakes.provider import FakeProvider
+from tests.stack import (
+    FAKE_KEY,
+    Process,
+    require_redis_server,
+    stack_env,
+    start_gateway,
+    start_worker,
+    write_config,
+)
+
+TOKEN = re.compile(r"t\d+")
+Streamer = Callable[[httpx.AsyncClient, str], Awaitable["StreamResult"]]
+
+
+@dataclass
+class StreamResult:
+    ttft_s: float
+    tokens: int
+    total_s: float
+
+
+def prompt(tokens: int, token_delay_ms: float) -> str:
+    return "benchmark FAKE" + json.dumps({"tokens": tokens, "token_delay_ms": token_delay_ms})
+
+
+def direct_streamer(fake: FakeProvider) -> Streamer:
+    url = f"{fake.openai_base_url}/chat/completions"
+
+    async def run(client: httpx.AsyncClient, text: str) -> StreamResult:
+        body = {
+            "model": "fake-model",
+            "messages": [{"role": "user", "content": text}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        headers = {"Authorization": f"Bearer {FAKE_KEY}"}
+        started = time.perf_counter()
+        ttft = 0.0
+        tokens = 0
+        async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
+            async for event in source.aiter_sse():
+                if event.data.startswith("[DONE]"):
+                    break
+                for choice in json.loads(event.data)["choices"]:
+                    found = len(TOKEN.findall(choice["delta"].get("content") or ""))
+                    if found and not tokens:
+                        ttft = time.perf_counter() - started
+                    tokens += found
+        return StreamResult(ttft, tokens, time.perf_counter() - started)
+
+    return run
+
+
+def gateway_streamer(base_url: str) -> Streamer:
+    url = f"{base_url}/api/v1/llm/complete/stream"
+
+    async def run(client: httpx.AsyncClient, text: str) -> StreamResult:
+        body = {"messages": [{"role": "user", "content": text}]}
+        started = time.perf_counter()
+        ttft = 0.0
+        tokens = 0
+        async with aconnect_sse(client, "POST", url, json=body) as source:
+            async for event in source.aiter_sse():
+                if event.event == "delta":
+                    found = len(TOKEN.findall(json.loads(event.data).get("content", "")))
+                    if found and not tokens:
+                        ttft = time.perf_counter() - started
+                    tokens += found
+                elif event.event in ("done", "error"):
+                    if event.event == "error":
+                        raise RuntimeError(event.data)
+                    break
+        return StreamResult(ttft, tokens, time.perf_counter() - started)
+
+    return run
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def ttft_samples(stream: Streamer, requests: int) -> list[float]:
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(20):  # warm up connections and code paths
+            await stream(client, prompt(3, 0))
+        samples = []
+        for _ in range(requests):
+            result = await stream(client, prompt(3, 0))
+            assert result.tokens == 3
+            samples.append(result.ttft_s)
+        return samples
+
+
+async def throughput(
+    stream: Streamer, concurrency: int, tokens: int, token_delay_ms: float, rounds: int
+) -> float:
+    limits = httpx.Limits(max_connections=concurrency * 2)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await asyncio.gather(*(stream(client, prompt(3, 0)) for _ in range(concurrency)))
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(stream(client, prompt(tokens, token_delay_ms)) for _ in range(concurrency * rounds))
+        )
+        elapsed = time.perf_counter() - started
+    assert all(r.tokens == tokens for r in results), "a stream lost tokens"
+    return sum(r.tokens for r in results) / elapsed
+
+
+async def worker_capacity(
+    base_url: str, fake: FakeProvider, worker: Process, streams: int
+) -> dict[str, float]:
+    """Start `streams` slow background jobs at once; count how many the fake sees open."""
+    process = psutil.Process(worker.popen.pid)
+    idle_rss = process.memory_info().rss
+    text = "capacity FAKE" + json.dumps({"tokens": 40, "token_delay_ms": 250, "tag": "capacity"})
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        submitted = await asyncio.gather(
+            *(
+                client.post("/api/v1/jobs", json={"messages": [{"role": "user", "content": text}]})
+                for _ in range(streams)
+            )
+        )
+        ids = [r.json()["id"] for r in submitted]
+        peak_open, peak_rss = 0, idle_rss
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            records = fake.requests("capacity")
+            open_now = sum(1 for r in records if r["ended_at"] is None)
+            peak_open = max(peak_open, open_now)
+            peak_rss = max(peak_rss, process.memory_info().rss)
+            if records and len(records) >= streams and open_now == 0:
+                break
+            await asyncio.sleep(0.25)
+        statuses = [(await client.get(f"/api/v1/jobs/{i}")).json()["status"] for i in ids]
+    fake.clear()
+    return {
+        "submitted": streams,
+        "peak_open_streams": peak_open,
+        "succeeded": statuses.count("succeeded"),
+        "idle_rss_mb": idle_rss / 2**20,
+        "peak_rss_mb": peak_rss / 2**20,
+        "kib_per_stream": (peak_rss - idle_rss) / max(peak_open, 1) / 1024,
+    }
+
+
+def report_ttft(direct: list[float], gateway: list[float]) -> None:
+    print(f"\nTime to first token, concurrency 1 ({len(direct)} requests each)")
+    print(f"{'':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, values in (("direct", direct), ("gateway", gateway)):
+        print(
+            f"{name:>10} {percentile(values, 0.5) * 1e3:9.2f} {percentile(values, 0.99) * 1e3:9.2f}"
+        )
+    print(
+        f"{'overhead':>10} {(percentile(gateway, 0.5) - percentile(direct, 0.5)) * 1e3:9.2f}"
+        f" {(percentile(gateway, 0.99) - percentile(direct, 0.99)) * 1e3:9.2f}"
+        f"   (bars: p50 <= 3 ms, p99 <= 10 ms)"
+    )
+    ratio = statistics.median(gateway) / statistics.median(direct)
+    print(f"{'ratio':>10} {ratio:9.2f}x  gateway/direct at p50")
+
+
+async def run(quick: bool) -> None:
+    redis = require_redis_server()
+    log_dir = Path(tempfile.mkdtemp(prefix="llm-bench-"))
+    with FakeProvider(require_key=FAKE_KEY) as fake:
+        config = write_config(
+            log_dir / "config.yaml", fake.openai_base_url, keepalive_interval_s=15
+        )
+        env = stack_env(redis.url, config)
+        worker = start_worker(env, log_dir, redis.url)
+        gateway, base_url = start_gateway(env, log_dir)
+        try:
+            direct, via_gateway = direct_streamer(fake), gateway_streamer(base_url)
+            requests = 100 if quick else 400
+            report_ttft(
+                await ttft_samples(direct, requests), await ttft_samples(via_gateway, requests)
+            )
+
+            print("\nStreamed tokens per second, concurrency 64")
+            print(f"{'token delay':>12} {'direct':>10} {'gateway':>10} {'ratio':>7}")
+            for tokens, delay_ms in ((200, 5.0), (400, 0.0)):
+                rounds = 1 if quick else 2
+                d = await throughput(direct, 64, tokens, delay_ms, rounds)
+                g = await throughput(via_gateway, 64, tokens, delay_ms, rounds)
+                print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
+
+            streams = 200 if quick else 600
+            capacity = await worker_capacity(base_url, fake, worker, streams)
+            print("\nOne worker process (threads pool, one uvloop for all streams)")
+            for name, value in capacity.items():
+                print(f"  {name:>18}: {value:,.1f}")
+        finally:
+            gateway.stop()
+            worker.stop()
+            redis.stop()
+    print(f"\nlogs: {log_dir}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
+    asyncio.run(run(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
