@@ -16,7 +16,7 @@ from shared.jobs import JobSpec, JobStatus, Usage
 from shared.jobstore import JobStore
 from shared.settings import Settings
 from workers.cancel import CancelRegistry
-from workers.providers.base import ProviderCall
+from workers.providers.base import Chunk, ProviderCall
 from workers.providers.registry import ProviderPool
 
 log = logging.getLogger(__name__)
@@ -108,32 +108,47 @@ class JobRunner:
             if self.settings.providers[s.provider].enabled
         )
         provider = self.providers.get(step.provider)
-        await self._append(
-            spec.id,
-            EventType.START,
-            {"provider": step.provider, "model": step.model},
-            job_fields={"provider": step.provider, "provider_model": step.model},
+        # The start event is stored while the provider call is opened: one round trip fewer
+        # before the first token. Every later append waits for it, so seqs stay in order.
+        started = asyncio.create_task(
+            self._append(
+                spec.id,
+                EventType.START,
+                {"provider": step.provider, "model": step.model},
+                job_fields={"provider": step.provider, "provider_model": step.model},
+            )
         )
-        async for chunk in provider.stream(ProviderCall(model=step.model, request=spec.request)):
-            if chunk.has_text:
-                fields: dict[str, str] = {}
-                if chunk.content:
-                    fields["content"] = chunk.content
-                    transcript.content.append(chunk.content)
-                if chunk.reasoning:
-                    fields["reasoning"] = chunk.reasoning
-                    transcript.reasoning.append(chunk.reasoning)
-                first = transcript.deltas == 0
-                transcript.deltas += 1
-                await self._append(
-                    spec.id,
-                    EventType.DELTA,
-                    fields,
-                    job_fields={"first_token_at": time.time()} if first else None,
-                )
-            transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
-            transcript.usage = chunk.usage or transcript.usage
+        try:
+            call = ProviderCall(model=step.model, request=spec.request)
+            async for chunk in provider.stream(call):
+                await started
+                if chunk.has_text:
+                    await self._append_delta(spec.id, chunk, transcript)
+                transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
+                transcript.usage = chunk.usage or transcript.usage
+            await started
+        finally:
+            await asyncio.wait([started])  # nothing is appended before the start event
+            if not started.cancelled():
+                started.exception()  # when another error is on its way, that one is reported
         await self._end_succeeded(spec, transcript)
+
+    async def _append_delta(self, job_id: str, chunk: Chunk, transcript: Transcript) -> None:
+        fields: dict[str, str] = {}
+        if chunk.content:
+            fields["content"] = chunk.content
+            transcript.content.append(chunk.content)
+        if chunk.reasoning:
+            fields["reasoning"] = chunk.reasoning
+            transcript.reasoning.append(chunk.reasoning)
+        first = transcript.deltas == 0
+        transcript.deltas += 1
+        await self._append(
+            job_id,
+            EventType.DELTA,
+            fields,
+            job_fields={"first_token_at": time.time()} if first else None,
+        )
 
     async def _end_succeeded(self, spec: JobSpec, transcript: Transcript) -> None:
         usage = transcript.usage or _estimate_usage(spec, transcript)
