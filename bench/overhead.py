@@ -68,9 +68,9 @@ def direct_streamer(fake: FakeProvider) -> Streamer:
         ttft = 0.0
         tokens = 0
         async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
-            async for event in source.aiter_sse():
+            async for event in source.aiter_sse():  # to the end: the connection is then reused
                 if event.data.startswith("[DONE]"):
-                    break
+                    continue
                 for choice in json.loads(event.data)["choices"]:
                     found = len(TOKEN.findall(choice["delta"].get("content") or ""))
                     if found and not tokens:
@@ -96,10 +96,8 @@ def gateway_streamer(base_url: str) -> Streamer:
                     if found and not tokens:
                         ttft = time.perf_counter() - started
                     tokens += found
-                elif event.event in ("done", "error"):
-                    if event.event == "error":
-                        raise RuntimeError(event.data)
-                    break
+                elif event.event == "error":
+                    raise RuntimeError(event.data)
         return StreamResult(ttft, tokens, time.perf_counter() - started)
 
     return run

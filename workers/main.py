@@ -29,6 +29,7 @@ def run_worker(
 ) -> int:
     """Consume until told to stop; returns the exit code."""
     app = create_celery(settings)
+    app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     runtime = WorkerRuntime(settings, worker_id=hostname)
     register_tasks(app, runtime)

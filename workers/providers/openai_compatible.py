@@ -115,6 +115,9 @@ class OpenAICompatibleProvider:
             if chunk.has_text or chunk.finish_reason or chunk.usage:
                 yield chunk
             if done:
+                # Read to the end of the body so the connection goes back to the pool.
+                while await budget.next_read(reads, self.name) is not None:
+                    pass
                 return
         raise StreamInterrupted(f"{self.name}: the stream ended without [DONE]", provider=self.name)
 
