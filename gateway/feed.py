@@ -50,12 +50,12 @@ class JobFeed:
     async def close(self) -> None:
         await self._stack.aclose()
 
-    async def batches(self, *, replay: bool = True) -> AsyncIterator[list[Event]]:
+    async def batches(self) -> AsyncIterator[list[Event]]:
         """Batches of new events; an empty batch after each quiet spell (time for a keep-alive).
-        Ends after the job's last event. ``replay=False`` only for a job nobody has run yet."""
+        Ends after the job's last event."""
         assert self._queue is not None, "open() the feed first"
         queue = self._queue
-        resync = replay
+        resync = True  # whatever was stored before the subscription held
         while True:
             if resync:
                 candidates = await self.store.events_after(self.job_id, self.last_seq)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.feed import JobFeed
 from gateway.hub import EventHub
@@ -56,23 +57,32 @@ class Gateway:
         )
 
     async def start_followed(self, spec: JobSpec) -> JobFeed:
-        """Store, subscribe, then enqueue, so the reader cannot miss the job's first event."""
+        """Store and enqueue the job while subscribing to its events; read it with
+        ``replay=True``, which picks up anything published before the subscription held."""
         feed = self.feed(spec.id, spec.deadline_at)
-        await asyncio.gather(self.store.create(spec), feed.open())
-        try:
-            await self._enqueue(spec)
-        except BaseException:
-            await feed.close()
-            raise
+        opened, queued = await asyncio.gather(
+            feed.open(), self._store_and_enqueue(spec), return_exceptions=True
+        )
+        for outcome in (opened, queued):
+            if isinstance(outcome, BaseException):
+                await feed.close()
+                raise outcome
         return feed
 
     async def start_background(self, spec: JobSpec) -> None:
-        await self.store.create(spec)
-        await self._enqueue(spec)
+        await self._store_and_enqueue(spec)
 
-    async def _enqueue(self, spec: JobSpec) -> None:
+    async def _store_and_enqueue(self, spec: JobSpec) -> None:
+        queue = self.settings.interactive_queue
+        entry = self.publisher.same_redis_entry(spec.id, queue)
         try:
-            await self.publisher.publish(spec.id, self.settings.interactive_queue)
+            await self.store.create(spec, enqueue=entry)
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable("Redis is not reachable; try again shortly") from exc
+        if entry is not None:
+            return
+        try:
+            await self.publisher.publish(spec.id, queue)
         except Exception as exc:
             log.exception("enqueue failed for job %s", spec.id)
             error = ServiceUnavailable("the job queue is not reachable; try again shortly")
@@ -85,10 +95,10 @@ class Gateway:
             )
             raise error from exc
 
-    async def wait_for_end(self, feed: JobFeed, *, replay: bool) -> Event:
+    async def wait_for_end(self, feed: JobFeed) -> Event:
         """Follow the job to its last event and return that event."""
         try:
-            async for batch in feed.batches(replay=replay):
+            async for batch in feed.batches():
                 if batch and batch[-1].terminal:
                     return batch[-1]
         finally:

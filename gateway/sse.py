@@ -35,14 +35,13 @@ def sse_error_frame(error: GatewayError) -> bytes:
 async def sse_body(
     feed: JobFeed,
     *,
-    replay: bool,
     on_abandoned: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIterator[bytes]:
     """The feed as SSE bytes; closes the feed, and calls ``on_abandoned`` if the client left
     before the job's last event."""
     finished = False
     try:
-        async for batch in feed.batches(replay=replay):
+        async for batch in feed.batches():
             if not batch:
                 yield KEEPALIVE
                 continue

@@ -50,8 +50,10 @@ class JobStore:
         for script in (self._append, self._claim, self._cancel):
             script.sha = await self.redis.script_load(script.script)
 
-    async def create(self, spec: JobSpec) -> None:
-        """Store a new job as queued; it expires on its own if nobody ever ends it."""
+    async def create(self, spec: JobSpec, *, enqueue: tuple[str, bytes] | None = None) -> None:
+        """Store a new job as queued; it expires on its own if nobody ever ends it.
+        ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
+        exactly when it is stored, in one round trip."""
         key = self.keys.job(spec.id)
         ttl_s = int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -60,6 +62,8 @@ class JobStore:
                 mapping={"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0},
             )
             pipe.expire(key, ttl_s)
+            if enqueue is not None:
+                pipe.lpush(*enqueue)
             await pipe.execute()
 
     async def append(

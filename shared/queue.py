@@ -85,15 +85,16 @@ class TaskPublisher:
     blocking publish on the request path. Any other broker goes through ``send_task``.
     """
 
-    def __init__(self, app: Celery, broker: Redis | None) -> None:
+    def __init__(self, app: Celery, broker: Redis | None, *, shares_store: bool = False) -> None:
         self._app = app
         self._broker = broker
+        self._shares_store = shares_store
 
     @classmethod
     def for_settings(cls, app: Celery, settings: Settings, redis: Redis) -> TaskPublisher:
         broker_url = settings.celery_broker_url
         if broker_url == settings.redis_url:
-            return cls(app, redis)
+            return cls(app, redis, shares_store=True)
         if broker_url.startswith(("redis://", "rediss://", "unix://")):
             return cls(app, Redis.from_url(broker_url))
         return cls(app, None)
@@ -108,6 +109,13 @@ class TaskPublisher:
         if self._broker is None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(connect)
+
+    def same_redis_entry(self, job_id: str, queue: str) -> tuple[str, bytes] | None:
+        """The (list, message) to push alongside the job's own keys, when the broker is the
+        job store's Redis; None when the task must be published on its own."""
+        if self._broker is None or not self._shares_store:
+            return None
+        return queue, redis_broker_message(self._app, job_id, queue)
 
     async def publish(self, job_id: str, queue: str) -> None:
         if self._broker is None:

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 async def complete(chat: ChatRequest, request: Request, gateway: GatewayDep) -> Response:
     spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="stream")
     feed = await gateway.start_followed(spec)
-    waiting = asyncio.create_task(gateway.wait_for_end(feed, replay=False))
+    waiting = asyncio.create_task(gateway.wait_for_end(feed))
     leaving = asyncio.create_task(_until_disconnected(request))
     done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
     if waiting not in done:  # the client left: nobody will read the answer
@@ -77,7 +77,7 @@ async def stream_get(
 async def _stream(gateway: Gateway, chat: ChatRequest) -> StreamingResponse:
     spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="stream")
     feed = await gateway.start_followed(spec)
-    body = sse_body(feed, replay=False, on_abandoned=partial(gateway.cancel, spec.id))
+    body = sse_body(feed, on_abandoned=partial(gateway.cancel, spec.id))
     return event_stream_response(body, headers={"X-Job-Id": spec.id})
 
 

@@ -64,7 +64,7 @@ async def events(
     feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
     await feed.open()
     # Readers of a background job come and go; leaving does not cancel it.
-    return event_stream_response(sse_body(feed, replay=True))
+    return event_stream_response(sse_body(feed))
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_202_ACCEPTED, summary="Cancel a job")
