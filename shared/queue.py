@@ -57,7 +57,10 @@ def redis_broker_message(app: Celery, job_id: str, queue: str) -> bytes:
     message code (the contract test compares the two)."""
     # A list, as send_task passes it (it shows in argsrepr); the stubs say tuple and bool.
     task = app.amqp.as_task_v2(
-        job_id, RUN_JOB_TASK, args=[job_id], ignore_result=None  # type: ignore[arg-type]
+        job_id,
+        RUN_JOB_TASK,
+        args=[job_id],  # type: ignore[arg-type]
+        ignore_result=None,  # type: ignore[arg-type]
     )
     content_type, content_encoding, body = dumps(task.body, serializer="json")
     assert isinstance(body, str)
