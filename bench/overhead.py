@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import re
 import statistics
@@ -22,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -160,7 +162,15 @@ async def worker_capacity(
             if records and len(records) >= streams and open_now == 0:
                 break
             await asyncio.sleep(0.25)
-        statuses = [(await client.get(f"/api/v1/jobs/{i}")).json()["status"] for i in ids]
+        jobs = await wait_until_ended(client, ids)
+        statuses = [job["status"] for job in jobs]
+        failures = collections.Counter(
+            (job["status"], (job.get("error") or {}).get("code"))
+            for job in jobs
+            if job["status"] != "succeeded"
+        )
+        if failures:
+            print(f"  jobs that did not succeed: {dict(failures)}")
     fake.clear()
     return {
         "submitted": streams,
@@ -170,6 +180,19 @@ async def worker_capacity(
         "peak_rss_mb": peak_rss / 2**20,
         "kib_per_stream": (peak_rss - idle_rss) / max(peak_open, 1) / 1024,
     }
+
+
+async def wait_until_ended(
+    client: httpx.AsyncClient, ids: list[str], timeout_s: float = 60
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        jobs = [(await client.get(f"/api/v1/jobs/{i}")).json() for i in ids]
+        if time.monotonic() > deadline or all(
+            j["status"] not in ("queued", "running") for j in jobs
+        ):
+            return jobs
+        await asyncio.sleep(0.5)
 
 
 def report_ttft(direct: list[float], gateway: list[float]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -16,7 +18,8 @@ from shared.jobs import JobSpec, JobStatus, Usage
 from shared.jobstore import JobStore
 from shared.settings import Settings
 from workers.cancel import CancelRegistry
-from workers.providers.base import Chunk, ProviderCall
+from workers.delta_writer import DeltaWriter
+from workers.providers.base import ProviderCall
 from workers.providers.registry import ProviderPool
 
 log = logging.getLogger(__name__)
@@ -28,20 +31,27 @@ class JobGone(Exception):
 
 @dataclass(slots=True)
 class Transcript:
-    """What was delivered so far: the result if all goes well, the ``delivered`` note if not."""
+    """What the provider sent: the result if all goes well, the ``delivered`` note if not."""
 
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Usage | None = None
-    deltas: int = 0
+    writer: DeltaWriter | None = None
 
     def delivered(self) -> dict[str, int]:
-        return {
-            "deltas": self.deltas,
-            "content_chars": sum(map(len, self.content)),
-            "reasoning_chars": sum(map(len, self.reasoning)),
-        }
+        if self.writer is None:
+            return {"deltas": 0, "content_chars": 0, "reasoning_chars": 0}
+        return self.writer.delivered()
+
+    async def settle(self, *, flush: bool) -> None:
+        """Before the job's last event: store the deltas already read, or drop them."""
+        if self.writer is None:
+            return
+        if flush:
+            await self.writer.close()
+        else:
+            await self.writer.abort()
 
 
 class JobRunner:
@@ -87,18 +97,22 @@ class JobRunner:
             async with asyncio.timeout(remaining_s):
                 await self._stream(spec, transcript)
         except asyncio.CancelledError:
+            await transcript.settle(flush=False)
             if not self.cancels.is_cancelled(spec.id):
                 raise  # the worker is shutting down: the task will be redelivered
             _consume_cancellation()
             await self._end_cancelled(spec.id, transcript)
         except TimeoutError:
+            await transcript.settle(flush=False)
             await self._fail(spec.id, DeadlineExceeded("the job ran past its deadline"), transcript)
         except JobGone:
+            await transcript.settle(flush=False)
             log.info("job %s ended elsewhere while it ran", spec.id)
         except GatewayError as exc:
-            await self._fail(spec.id, exc, transcript)
+            await self._fail_after_flush(spec.id, exc, transcript)
         except Exception:
             log.exception("job %s failed unexpectedly", spec.id)
+            await transcript.settle(flush=False)
             await self._fail(spec.id, GatewayError("the worker failed"), transcript)
 
     async def _stream(self, spec: JobSpec, transcript: Transcript) -> None:
@@ -108,8 +122,8 @@ class JobRunner:
             if self.settings.providers[s.provider].enabled
         )
         provider = self.providers.get(step.provider)
-        # The start event is stored while the provider call is opened: one round trip fewer
-        # before the first token. Every later append waits for it, so seqs stay in order.
+        # The start event is stored while the provider call opens: one round trip fewer before
+        # the first token. The delta writer waits for it, so seqs stay in order.
         started = asyncio.create_task(
             self._append(
                 spec.id,
@@ -118,14 +132,18 @@ class JobRunner:
                 job_fields={"provider": step.provider, "provider_model": step.model},
             )
         )
+        writer = transcript.writer = DeltaWriter(partial(self._append_delta, spec.id, started))
+        call = ProviderCall(model=step.model, request=spec.request)
         try:
-            call = ProviderCall(model=step.model, request=spec.request)
-            async for chunk in provider.stream(call):
-                await started
-                if chunk.has_text:
-                    await self._append_delta(spec.id, chunk, transcript)
-                transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
-                transcript.usage = chunk.usage or transcript.usage
+            async with aclosing(provider.stream(call)) as chunks:
+                async for chunk in chunks:
+                    if chunk.has_text:
+                        writer.put(chunk.content, chunk.reasoning)
+                        transcript.content.append(chunk.content)
+                        transcript.reasoning.append(chunk.reasoning)
+                    transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
+                    transcript.usage = chunk.usage or transcript.usage
+            await writer.close()
             await started
         finally:
             await asyncio.wait([started])  # nothing is appended before the start event
@@ -133,16 +151,10 @@ class JobRunner:
                 started.exception()  # when another error is on its way, that one is reported
         await self._end_succeeded(spec, transcript)
 
-    async def _append_delta(self, job_id: str, chunk: Chunk, transcript: Transcript) -> None:
-        fields: dict[str, str] = {}
-        if chunk.content:
-            fields["content"] = chunk.content
-            transcript.content.append(chunk.content)
-        if chunk.reasoning:
-            fields["reasoning"] = chunk.reasoning
-            transcript.reasoning.append(chunk.reasoning)
-        first = transcript.deltas == 0
-        transcript.deltas += 1
+    async def _append_delta(
+        self, job_id: str, started: asyncio.Task[None], fields: dict[str, str], first: bool
+    ) -> None:
+        await started
         await self._append(
             job_id,
             EventType.DELTA,
@@ -183,6 +195,16 @@ class JobRunner:
             ends_as=JobStatus.CANCELLED,
             job_fields={"finished_at": time.time()},
         )
+
+    async def _fail_after_flush(
+        self, job_id: str, error: GatewayError, transcript: Transcript
+    ) -> None:
+        """A provider failure: what it sent before failing is delivered, then the error."""
+        try:
+            await transcript.settle(flush=True)
+        except JobGone:
+            return
+        await self._fail(job_id, error, transcript)
 
     async def _fail(self, job_id: str, error: GatewayError, transcript: Transcript) -> None:
         body = {**error.to_dict(), "delivered": transcript.delivered()}

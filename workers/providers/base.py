@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,7 +38,7 @@ class Provider(Protocol):
 
     name: str
 
-    def stream(self, call: ProviderCall) -> AsyncIterator[Chunk]:
+    def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion. Ends after the provider's terminator; an upstream that stops
         without one raises ``StreamInterrupted``."""
         ...

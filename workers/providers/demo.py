@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +31,7 @@ class DemoProvider:
         self.name = name
         self.options = DemoOptions.model_validate(config.options)
 
-    async def stream(self, call: ProviderCall) -> AsyncIterator[Chunk]:
+    async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         user_text = next(
             (m.content for m in reversed(call.request.messages) if m.role == "user"), ""
         )

@@ -6,7 +6,7 @@ Usage is taken from whichever chunk carries it: OpenAI, vLLM and Ollama send a l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -74,7 +74,7 @@ class OpenAICompatibleProvider:
             "stream_options": {"include_usage": True},
         }
 
-    async def stream(self, call: ProviderCall) -> AsyncIterator[Chunk]:
+    async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         budget = ReadBudget(self.config.timeouts)
         request = self._client.build_request(
             "POST",
@@ -102,7 +102,9 @@ class OpenAICompatibleProvider:
         finally:
             await response.aclose()
 
-    async def _chunks(self, response: httpx.Response, budget: ReadBudget) -> AsyncIterator[Chunk]:
+    async def _chunks(
+        self, response: httpx.Response, budget: ReadBudget
+    ) -> AsyncGenerator[Chunk, None]:
         decoder = SSEDecoder()
         reads = response.aiter_bytes()
         while True:

@@ -1,0 +1,61 @@
+"""The delta writer: order kept, deltas merged only while an append is in flight, errors surface."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from workers.delta_writer import DeltaWriter
+
+
+class SlowStore:
+    def __init__(self) -> None:
+        self.appended: list[tuple[dict[str, str], bool]] = []
+        self.release = asyncio.Event()
+
+    async def append(self, fields: dict[str, str], first: bool) -> None:
+        self.appended.append((fields, first))
+        await self.release.wait()
+
+
+async def test_a_lone_delta_goes_out_at_once_and_a_backlog_is_merged() -> None:
+    store = SlowStore()
+    writer = DeltaWriter(store.append)
+    writer.put("a", "")
+    await asyncio.sleep(0)
+    assert store.appended == [({"content": "a"}, True)]  # not held back
+
+    writer.put("b", "")  # arrives while "a" is being stored
+    writer.put("c", "r")
+    store.release.set()
+    await writer.close()
+    assert store.appended == [
+        ({"content": "a"}, True),
+        ({"content": "bc", "reasoning": "r"}, False),
+    ]
+    assert writer.delivered() == {"deltas": 2, "content_chars": 3, "reasoning_chars": 1}
+
+
+async def test_a_failed_append_stops_the_reader() -> None:
+    async def failing(fields: dict[str, str], first: bool) -> None:
+        raise LookupError("job ended elsewhere")
+
+    writer = DeltaWriter(failing)
+    writer.put("a", "")
+    await asyncio.sleep(0)
+    with pytest.raises(LookupError):
+        writer.put("b", "")
+    with pytest.raises(LookupError):
+        await writer.close()
+
+
+async def test_abort_drops_what_was_not_stored() -> None:
+    store = SlowStore()
+    writer = DeltaWriter(store.append)
+    writer.put("a", "")
+    await asyncio.sleep(0)
+    writer.put("b", "")
+    await writer.abort()
+    assert [fields for fields, _ in store.appended] == [{"content": "a"}]
+    assert writer.delivered()["deltas"] == 0

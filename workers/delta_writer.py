@@ -1,0 +1,77 @@
+"""Stores a job's deltas in order without making the provider's stream wait for Redis.
+
+Whatever arrives while the previous append is in flight is merged into the next one: a token
+that trickles in alone is sent alone at once, and a fast stream becomes fewer, larger events,
+so the cost per token falls exactly when load rises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+AppendDelta = Callable[[dict[str, str], bool], Awaitable[None]]
+
+
+class DeltaWriter:
+    """One per running job; ``put`` never blocks, ``close`` flushes, ``abort`` drops the rest."""
+
+    def __init__(self, append: AppendDelta) -> None:
+        self._append = append
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self.deltas = 0
+        self.content_chars = 0
+        self.reasoning_chars = 0
+        self._task = asyncio.create_task(self._run())
+
+    def put(self, content: str, reasoning: str) -> None:
+        if self._task.done():
+            self._task.result()  # the writer failed (the job ended elsewhere): stop reading
+        if content:
+            self._content.append(content)
+        if reasoning:
+            self._reasoning.append(reasoning)
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        """Store everything put so far; raises what stopped the writer, if anything did."""
+        self._closing = True
+        self._wakeup.set()
+        await self._task
+
+    async def abort(self) -> None:
+        self._task.cancel()
+        await asyncio.wait([self._task])
+
+    def delivered(self) -> dict[str, int]:
+        return {
+            "deltas": self.deltas,
+            "content_chars": self.content_chars,
+            "reasoning_chars": self.reasoning_chars,
+        }
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._content or self._reasoning:
+                fields = self._take()
+                await self._append(fields, self.deltas == 0)
+                self.deltas += 1
+                self.content_chars += len(fields.get("content", ""))
+                self.reasoning_chars += len(fields.get("reasoning", ""))
+            if self._closing:
+                return
+
+    def _take(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        if self._content:
+            fields["content"] = "".join(self._content)
+            self._content.clear()
+        if self._reasoning:
+            fields["reasoning"] = "".join(self._reasoning)
+            self._reasoning.clear()
+        return fields
