@@ -16,6 +16,7 @@ from gateway.limits import BodySizeLimit
 from gateway.routes import complete, jobs, system
 from shared.jobstore import JobStore
 from shared.queue import TaskPublisher, create_celery
+from shared.redis_client import connect_redis
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(settings)
         hub = EventHub(Redis.from_url(settings.redis_url), settings.keys)
         celery = create_celery(settings)
         store = JobStore(redis, settings.keys, events_max_len=settings.events_max_len)

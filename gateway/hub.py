@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 from shared.errors import ServiceUnavailable
 from shared.events import Event
@@ -75,8 +76,7 @@ class EventHub:
         try:
             if len(readers) == 1:
                 await self._subscribe(channel)
-            else:
-                await asyncio.shield(self._confirmed[channel])
+            await self._wait_confirmed(channel)
             yield queue
         finally:
             readers.discard(queue)
@@ -86,15 +86,19 @@ class EventHub:
                 await asyncio.shield(self._unsubscribe(channel))
 
     async def _subscribe(self, channel: bytes) -> None:
-        confirmed = asyncio.get_running_loop().create_future()
-        self._confirmed[channel] = confirmed
+        self._confirmed[channel] = asyncio.get_running_loop().create_future()
         if self._pubsub is None:
             raise ServiceUnavailable("the gateway has lost Redis; try again shortly")
         try:
+            await self._pubsub.subscribe(channel)
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable("the gateway cannot reach Redis") from exc
+
+    async def _wait_confirmed(self, channel: bytes) -> None:
+        try:
             async with asyncio.timeout(self._subscribe_timeout_s):
-                await self._pubsub.subscribe(channel)
-                await asyncio.shield(confirmed)
-        except (TimeoutError, ConnectionError, OSError) as exc:
+                await asyncio.shield(self._confirmed[channel])
+        except TimeoutError as exc:
             raise ServiceUnavailable("Redis did not confirm the subscription") from exc
 
     async def _unsubscribe(self, channel: bytes) -> None:

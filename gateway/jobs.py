@@ -63,10 +63,14 @@ class Gateway:
         opened, queued = await asyncio.gather(
             feed.open(), self._store_and_enqueue(spec), return_exceptions=True
         )
-        for outcome in (opened, queued):
-            if isinstance(outcome, BaseException):
-                await feed.close()
-                raise outcome
+        if isinstance(opened, BaseException):
+            await feed.close()
+            if not isinstance(queued, BaseException):
+                await self.cancel(spec.id)  # nobody would read it
+            raise opened
+        if isinstance(queued, BaseException):
+            await feed.close()
+            raise queued
         return feed
 
     async def start_background(self, spec: JobSpec) -> None:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("redis_url", "LLM_GATEWAY_REDIS_URL", "REDIS_URL"),
     )
     broker_url: str | None = Field(None, description="Celery broker; defaults to redis_url")
+    redis_max_connections: int = Field(512, ge=8, description="per process")
+    redis_pool_timeout_s: float = Field(10.0, gt=0, description="wait for a free connection")
     key_prefix: str = "llm"
 
     host: str = "127.0.0.1"

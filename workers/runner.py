@@ -11,11 +11,12 @@ from functools import partial
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 
-from shared.errors import DeadlineExceeded, GatewayError, WorkerLost
+from shared.errors import DeadlineExceeded, GatewayError, ServiceUnavailable, WorkerLost
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus, Usage
-from shared.jobstore import JobStore
+from shared.jobstore import Claim, JobStore
 from shared.settings import Settings
 from workers.cancel import CancelRegistry
 from workers.delta_writer import DeltaWriter
@@ -80,16 +81,19 @@ class JobRunner:
                 log.info("job %s not run: %s", job_id, claim.state)
                 return
             try:
-                await self._run_claimed(claim.spec, claim.cancel_requested, claim.tokens_delivered)
+                await self._run_claimed(claim)
             finally:
                 await asyncio.shield(self.store.release(job_id))
 
-    async def _run_claimed(self, spec: JobSpec, cancel_requested: bool, resumed: bool) -> None:
+    async def _run_claimed(self, claim: Claim) -> None:
+        assert claim.spec is not None
+        spec = claim.spec
         transcript = Transcript()
-        if cancel_requested:
+        if claim.cancel_requested:
             await self._end_cancelled(spec.id, transcript)
             return
-        if resumed:
+        if claim.state == "resumed" and claim.tokens_delivered:
+            # Its worker died mid-stream: starting over would splice two answers together.
             await self._fail(spec.id, WorkerLost("the worker running this job died"), transcript)
             return
         remaining_s = spec.deadline_at - time.time()
@@ -110,6 +114,10 @@ class JobRunner:
             log.info("job %s ended elsewhere while it ran", spec.id)
         except GatewayError as exc:
             await self._fail_after_flush(spec.id, exc, transcript)
+        except RedisError:
+            log.exception("job %s lost Redis", spec.id)
+            await transcript.settle(flush=False)
+            await self._fail(spec.id, ServiceUnavailable("the worker lost Redis"), transcript)
         except Exception:
             log.exception("job %s failed unexpectedly", spec.id)
             await transcript.settle(flush=False)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from shared.jobstore import JobStore
+from shared.redis_client import connect_redis
 from shared.settings import Settings
 from workers.cancel import CancelRegistry, listen_for_cancels
 from workers.providers.registry import ProviderPool
@@ -66,7 +67,7 @@ class WorkerRuntime:
 
     async def _startup(self) -> None:
         settings = self.settings
-        self._redis = Redis.from_url(settings.redis_url)
+        self._redis = connect_redis(settings)
         store = JobStore(self._redis, settings.keys, events_max_len=settings.events_max_len)
         await store.load_scripts()
         self._providers = ProviderPool(settings.providers)

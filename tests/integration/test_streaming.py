@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import httpx
-from httpx_sse import connect_sse
+from httpx_sse import aconnect_sse, connect_sse
 
 from tests.conftest import Stack
 from tests.helpers import (
@@ -221,3 +222,19 @@ def test_health_reports_redis_broker_and_workers(client: httpx.Client) -> None:
     assert health["checks"]["redis"]["ok"]
     assert health["checks"]["broker"]["ok"]
     assert health["checks"]["workers"]["live"] >= 1
+
+
+async def test_a_burst_beyond_redis_pool_defaults_streams_completely(stack: Stack) -> None:
+    """More concurrent jobs than redis-py's default pool of 100 connections per process."""
+    body = chat(directive(tokens=40, token_delay_ms=2))
+
+    async def one(client: httpx.AsyncClient) -> str:
+        async with aconnect_sse(client, "POST", STREAM_URL, json=body) as source:
+            events = [event async for event in source.aiter_sse()]
+        assert events[-1].event == "done", events[-1].data
+        return content_of(events)
+
+    limits = httpx.Limits(max_connections=300)
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=60, limits=limits) as client:
+        texts = await asyncio.gather(*(one(client) for _ in range(250)))
+    assert texts == [expected_text(40)] * 250
