@@ -236,7 +236,7 @@ async def run(quick: bool) -> None:
                 g = await throughput(via_gateway, 64, tokens, delay_ms, rounds)
                 print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
 
-            streams = 200 if quick else 600
+            streams = 200 if quick else 1000
             capacity = await worker_capacity(base_url, fake, worker, streams)
             print("\nOne worker process (threads pool, one uvloop for all streams)")
             for name, value in capacity.items():

@@ -8,10 +8,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from gateway.responses import JSON
-from shared.errors import GatewayError, InvalidRequest, MalformedBody, NotFound
+from shared.errors import (
+    GatewayError,
+    InvalidRequest,
+    MalformedBody,
+    NotFound,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,11 @@ async def _http_error(_: Request, exc: Exception) -> JSON:
     return JSON({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _redis_error(_: Request, exc: Exception) -> JSON:
+    log.warning("Redis failed during a request", exc_info=exc)
+    return error_response(ServiceUnavailable("Redis is not reachable; try again shortly"))
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSON:
     log.exception("unhandled error", exc_info=exc)
     return error_response(GatewayError("the gateway failed; this is a bug"))
@@ -64,4 +76,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RedisError, _redis_error)
     app.add_exception_handler(Exception, _unexpected_error)

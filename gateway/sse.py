@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import orjson
+from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
 from gateway.feed import JobFeed
-from shared.errors import GatewayError
+from shared.errors import GatewayError, ServiceUnavailable
 from shared.events import Event
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ async def sse_body(
     except GatewayError as exc:
         finished = True
         yield sse_error_frame(exc)
+    except (RedisError, OSError):
+        log.warning("stream of job %s lost Redis", feed.job_id, exc_info=True)
+        yield sse_error_frame(
+            ServiceUnavailable("the gateway lost Redis; resume with Last-Event-ID")
+        )
     finally:
         with anyio.CancelScope(shield=True):
             await feed.close()

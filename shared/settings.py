@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     # Worker
     worker_concurrency: int = Field(
-        512, ge=1, description="jobs one worker process runs at once (threads that only wait)"
+        1000, ge=1, description="jobs one worker process runs at once (threads that only wait)"
     )
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
