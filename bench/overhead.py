@@ -143,7 +143,7 @@ async def worker_capacity(
     """Start `streams` slow background jobs at once; count how many the fake sees open."""
     process = psutil.Process(worker.popen.pid)
     idle_rss = process.memory_info().rss
-    text = "capacity FAKE" + json.dumps({"tokens": 40, "token_delay_ms": 250, "tag": "capacity"})
+    text = "capacity FAKE" + json.dumps({"tokens": 80, "token_delay_ms": 250, "tag": "capacity"})
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         submitted = await asyncio.gather(
             *(
