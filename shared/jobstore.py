@@ -171,15 +171,26 @@ class JobStore:
             return None
         return _job_from_hash(fields)
 
-    async def record_worker_heartbeat(self, worker_id: str) -> None:
-        await self.redis.zadd(self.keys.workers, {worker_id: time.time()})
+    async def record_worker_heartbeat(self, worker_id: str, queues: list[str]) -> None:
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zadd(self.keys.workers(queue), {worker_id: now})
+            await pipe.execute()
 
-    async def live_workers(self) -> list[str]:
-        """Workers whose heartbeat is recent; stale entries are pruned."""
+    async def forget_worker(self, worker_id: str, queues: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zrem(self.keys.workers(queue), worker_id)
+            await pipe.execute()
+
+    async def live_workers(self, queue: str) -> list[str]:
+        """Workers consuming ``queue`` whose heartbeat is recent; stale entries are pruned."""
+        key = self.keys.workers(queue)
         oldest = time.time() - self.keys.worker_heartbeat_ttl_s
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(self.keys.workers, "-inf", oldest)
-            pipe.zrange(self.keys.workers, 0, -1)
+            pipe.zremrangebyscore(key, "-inf", oldest)
+            pipe.zrange(key, 0, -1)
             _, members = await pipe.execute()
         return [m.decode() for m in members]
 

@@ -55,8 +55,7 @@ class RedisKeys:
         """Pub/sub channel on which every worker hears job ids to cancel (no storage)."""
         return f"{self.prefix}:cancel"
 
-    @property
-    def workers(self) -> str:
-        """Sorted set of worker ids scored by last heartbeat (unix seconds). No TTL; entries
-        older than worker_heartbeat_ttl_s are stale and pruned by readers."""
-        return f"{self.prefix}:workers"
+    def workers(self, queue: str) -> str:
+        """Sorted set of the ids of workers consuming ``queue``, scored by last heartbeat (unix
+        seconds). No TTL; entries older than worker_heartbeat_ttl_s are pruned by readers."""
+        return f"{self.prefix}:workers:{queue}"

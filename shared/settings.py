@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     redis_pool_timeout_s: float = Field(10.0, gt=0, description="wait for a free connection")
     key_prefix: str = "llm"
 
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    # Not "port": Kubernetes injects LLM_GATEWAY_PORT=tcp://... for a Service named llm-gateway.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
 
     # Jobs
     job_deadline_s: float = Field(300.0, gt=0, description="default deadline of a job")
@@ -135,6 +136,10 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
     and provider keys from the variables the file names."""
     env = os.environ
     path = config_path or env.get(CONFIG_ENV_VAR)
+    if path and not Path(path).is_file():
+        raise FileNotFoundError(
+            f"config file {path} does not exist (from --config or ${CONFIG_ENV_VAR})"
+        )
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(yaml_file=path)

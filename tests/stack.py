@@ -102,7 +102,7 @@ def start_worker(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
 
     def workers() -> set[str]:
-        return {str(member) for member in client.zrange("llm:workers", 0, -1)}
+        return {str(member) for member in client.zrange("llm:workers:llm.interactive", 0, -1)}
 
     before = workers()
     process = spawn(name, ["worker", "--loglevel", "WARNING"], env, log_dir)

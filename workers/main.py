@@ -31,7 +31,8 @@ def run_worker(
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-    runtime = WorkerRuntime(settings, worker_id=hostname)
+    queues = queues or [settings.interactive_queue]
+    runtime = WorkerRuntime(settings, worker_id=hostname, queues=queues)
     register_tasks(app, runtime)
     runtime.start()
     try:
@@ -39,7 +40,7 @@ def run_worker(
             hostname=hostname,
             pool="threads",
             concurrency=concurrency or settings.worker_concurrency,
-            queues=queues or [settings.interactive_queue],
+            queues=queues,
             loglevel=loglevel,
             without_mingle=True,
             without_gossip=True,

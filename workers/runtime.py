@@ -36,9 +36,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 class WorkerRuntime:
     """Owns the loop thread and the resources jobs share: Redis, provider clients, cancels."""
 
-    def __init__(self, settings: Settings, worker_id: str) -> None:
+    def __init__(self, settings: Settings, worker_id: str, queues: list[str]) -> None:
         self.settings = settings
         self.worker_id = worker_id
+        self.queues = queues
         self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="llm-io", daemon=True)
         self._background: list[asyncio.Task[None]] = []
@@ -82,7 +83,7 @@ class WorkerRuntime:
             cancels=cancels,
             worker_id=self.worker_id,
         )
-        await store.record_worker_heartbeat(self.worker_id)
+        await store.record_worker_heartbeat(self.worker_id, self.queues)
         self._background = [
             asyncio.create_task(listen_for_cancels(self._redis, settings.keys, cancels)),
             asyncio.create_task(self._maintain(store, cancels)),
@@ -93,7 +94,7 @@ class WorkerRuntime:
         interval_s = store.keys.lease_ttl_s / 3
         while True:
             try:
-                await store.record_worker_heartbeat(self.worker_id)
+                await store.record_worker_heartbeat(self.worker_id, self.queues)
                 for job_id in await store.renew_leases(cancels.running()):
                     cancels.cancel(job_id)
             except Exception:
@@ -107,5 +108,7 @@ class WorkerRuntime:
         if self._providers is not None:
             await self._providers.aclose()
         if self._redis is not None:
-            await self._redis.zrem(self.settings.keys.workers, self.worker_id)
+            await JobStore(self._redis, self.settings.keys).forget_worker(
+                self.worker_id, self.queues
+            )
             await self._redis.aclose()

@@ -57,8 +57,8 @@ def gateway(
     )
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port if port is not None else settings.port,
+        host=host or settings.http_host,
+        port=port if port is not None else settings.http_port,
         loop="uvloop",
         http="httptools",
         log_level=log_level,

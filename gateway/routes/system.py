@@ -84,7 +84,12 @@ async def _check_broker(gateway: Gateway) -> dict[str, Any]:
 
 async def _check_workers(gateway: Gateway) -> dict[str, Any]:
     try:
-        workers = await gateway.store.live_workers()
+        workers = await gateway.store.live_workers(gateway.settings.interactive_queue)
     except Exception as exc:
         return {"ok": False, "live": 0, "error": type(exc).__name__}
-    return {"ok": bool(workers), "live": len(workers), "ids": workers}
+    return {
+        "ok": bool(workers),
+        "queue": gateway.settings.interactive_queue,
+        "live": len(workers),
+        "ids": workers,
+    }
