@@ -179,6 +179,13 @@ class ProviderRejected(ProviderError):
     retryable = False
 
 
+class ProviderQuotaExhausted(ProviderError):
+    """The provider account cannot pay (402, OpenAI's 429 insufficient_quota): another provider
+    may serve the request, but retrying this one will not help."""
+
+    code = "provider_quota_exhausted"
+
+
 class ContextLengthExceeded(ProviderRejected):
     """The prompt does not fit the model's context window."""
 

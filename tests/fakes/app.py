@@ -170,7 +170,7 @@ async def handle_chat(
     base = state.base_scenario()
     sc, scenario_error = base, None
     try:
-        overrides = find_directive(last_user_text(body.get("messages")))
+        overrides = find_directive(last_user_text(body.get("messages")), record["model"])
         if overrides is not None:
             sc = apply(base, overrides)
             record["scenario"] = overrides

@@ -1,7 +1,9 @@
 """Scenario directives for the fake provider: what a single request should do.
 
 A request picks its behaviour with a directive in the content of its LAST user message:
-``FAKE{...json object...}``, e.g. ``hello FAKE{"tokens": 20, "token_delay_ms": 5}``.
+``FAKE{...json object...}``, e.g. ``hello FAKE{"tokens": 20, "token_delay_ms": 5}``, applying to
+every request, and ``FAKE:<model>{...}`` applying only to requests for that upstream model (its
+keys win), so one prompt can make one route step fail and the next succeed.
 Server flags (and ``PUT /_fake/defaults``) supply the defaults; the directive overrides them.
 Unknown keys or wrongly typed values are rejected (the fake answers 400) so that typos fail loudly.
 """
@@ -207,16 +209,28 @@ def last_user_text(messages: object) -> str:
     return ""
 
 
-def find_directive(text: str) -> dict[str, Any] | None:
-    """The JSON object right after the first ``FAKE`` + ``{`` in ``text``, or None."""
-    idx = text.find(DIRECTIVE + "{")
+def find_directive(text: str, model: str | None = None) -> dict[str, Any] | None:
+    """The scenario for a request to ``model``: the JSON object after ``FAKE`` (every model),
+    with the keys of ``FAKE:<model>{...}`` (that upstream model only) on top; None if neither."""
+    found = _directive_at(text, DIRECTIVE + "{")
+    if model is not None:
+        scoped = _directive_at(text, f"{DIRECTIVE}:{model}{{")
+        if scoped is not None:
+            found = {**(found or {}), **scoped}
+    return None if found is None else validate_overrides(found)
+
+
+def _directive_at(text: str, marker: str) -> dict[str, Any] | None:
+    idx = text.find(marker)
     if idx < 0:
         return None
     try:
-        obj, _ = json.JSONDecoder().raw_decode(text, idx + len(DIRECTIVE))
+        obj, _ = json.JSONDecoder().raw_decode(text, idx + len(marker) - 1)
     except json.JSONDecodeError as exc:
-        raise ScenarioError(f"invalid JSON after {DIRECTIVE}: {exc}") from exc
-    return validate_overrides(obj)
+        raise ScenarioError(f"invalid JSON after {marker[:-1]}: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise ScenarioError(f"{marker[:-1]} must be followed by a JSON object")
+    return obj
 
 
 def count_prompt_words(messages: object, system: object = None) -> int:

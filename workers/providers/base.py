@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.chat import ChatRequest
 from shared.config import ProviderConfig
@@ -13,10 +13,13 @@ from shared.jobs import Usage
 
 @dataclass(frozen=True, slots=True)
 class ProviderCall:
-    """One upstream call: the upstream model name and the client's request."""
+    """One upstream call: the upstream model name, the client's request, and fields to add to
+    the upstream body (the route step's and the client's ``extra_body``; the adapter's own
+    fields such as ``model``, ``messages`` and ``stream`` always win)."""
 
     model: str
     request: ChatRequest
+    extra_body: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -41,6 +44,10 @@ class Provider(Protocol):
     def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion. Ends after the provider's terminator; an upstream that stops
         without one raises ``StreamInterrupted``."""
+        ...
+
+    async def list_models(self) -> list[str]:
+        """The model ids the provider's own ``/models`` lists; ProviderError when unreachable."""
         ...
 
     async def aclose(self) -> None:

@@ -53,5 +53,8 @@ class DemoProvider:
             ),
         )
 
+    async def list_models(self) -> list[str]:
+        return ["demo-1"]
+
     async def aclose(self) -> None:
         return None

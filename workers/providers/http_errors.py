@@ -12,6 +12,7 @@ import orjson
 from shared.errors import (
     ContextLengthExceeded,
     ProviderError,
+    ProviderQuotaExhausted,
     ProviderRejected,
     ProviderUnavailable,
 )
@@ -91,6 +92,8 @@ def from_status(provider: str, response: httpx.Response, raw_body: bytes) -> Pro
         "upstream_status": status,
         "retry_after_s": retry_after_s(response.headers),
     }
+    if status == 402 or _error_code(body) == "insufficient_quota":
+        return ProviderQuotaExhausted(message, **kwargs)
     if retryable:
         return ProviderUnavailable(message, **kwargs)
     if status == 400 and is_context_length_error(body):

@@ -67,6 +67,7 @@ class OpenAICompatibleProvider:
 
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
         return {
+            **call.extra_body,
             "model": call.model,
             "messages": [m.model_dump(exclude_none=True) for m in call.request.messages],
             **call.request.sampling_options(),
@@ -154,6 +155,17 @@ class OpenAICompatibleProvider:
                 merged.finish_reason = choice["finish_reason"]
         if payload.get("usage"):
             merged.usage = usage_from_openai(payload["usage"])
+
+    async def list_models(self) -> list[str]:
+        try:
+            response = await self._client.get("/models", timeout=self.config.timeouts.connect_s)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(
+                f"{self.name}: /models unreachable", provider=self.name
+            ) from exc
+        if response.status_code != 200:
+            raise from_status(self.name, response, response.content)
+        return [str(item["id"]) for item in response.json().get("data", [])]
 
     async def aclose(self) -> None:
         await self._client.aclose()
