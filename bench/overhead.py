@@ -34,6 +34,7 @@ from tests.stack import (
     FAKE_KEY,
     Process,
     require_redis_server,
+    stack_config,
     stack_env,
     start_gateway,
     start_worker,
@@ -215,9 +216,7 @@ async def run(quick: bool) -> None:
     redis = require_redis_server()
     log_dir = Path(tempfile.mkdtemp(prefix="llm-bench-"))
     with FakeProvider(require_key=FAKE_KEY) as fake:
-        config = write_config(
-            log_dir / "config.yaml", fake.openai_base_url, keepalive_interval_s=15
-        )
+        config = write_config(log_dir / "config.yaml", stack_config(fake, keepalive_interval_s=15))
         env = stack_env(redis.url, config)
         worker = start_worker(env, log_dir, redis.url)
         gateway, base_url = start_gateway(env, log_dir)

@@ -44,10 +44,17 @@ class ProviderConfig(BaseModel):
 class RouteStep(BaseModel):
     """One step of a route: which provider serves the model, under which upstream name."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: str
     model: str
+    attempts: int = Field(1, ge=1, le=5, description="tries on this step before the next")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="fields added to the upstream request body"
+    )
+    context_window: int | None = Field(
+        None, ge=1, description="tokens; a context-length error falls back only to a larger one"
+    )
 
 
 class ModelConfig(BaseModel):
@@ -57,6 +64,17 @@ class ModelConfig(BaseModel):
 
     route: list[RouteStep] = Field(min_length=1)
     description: str = ""
+
+
+class CircuitConfig(BaseModel):
+    """When a (provider, model) is skipped: opened by failures, probed before it is trusted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failure_threshold: int = Field(5, ge=1, description="failures within window_s that open it")
+    window_s: float = Field(60.0, gt=0)
+    open_s: float = Field(30.0, gt=0, description="how long it stays open before a probe")
+    probe_timeout_s: float = Field(60.0, gt=0, description="a probe that never reports expires")
 
 
 DEMO_PROVIDER = "demo"

@@ -14,7 +14,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from shared.config import DEMO_MODEL, ModelConfig, ProviderConfig, with_builtin_demo
+from shared.config import (
+    DEMO_MODEL,
+    CircuitConfig,
+    ModelConfig,
+    ProviderConfig,
+    with_builtin_demo,
+)
 from shared.errors import ModelNotFound
 from shared.keys import RedisKeys
 
@@ -65,6 +71,7 @@ class Settings(BaseSettings):
         1000, ge=1, description="jobs one worker process runs at once (threads that only wait)"
     )
 
+    circuit: CircuitConfig = Field(default_factory=CircuitConfig)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     default_model: str | None = None

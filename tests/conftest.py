@@ -15,6 +15,7 @@ from tests.stack import (
     FAKE_KEY,
     Process,
     require_redis_server,
+    stack_config,
     stack_env,
     start_gateway,
     start_worker,
@@ -58,7 +59,7 @@ def stack(
 ) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("stack")
     config = write_config(
-        log_dir / "config.yaml", fake_provider.openai_base_url, keepalive_interval_s=0.5
+        log_dir / "config.yaml", stack_config(fake_provider, keepalive_interval_s=0.5)
     )
     env = stack_env(redis_url, config)
     worker = start_worker(env, log_dir, redis_url)

@@ -12,12 +12,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import redis
+import yaml
 
 from gateway.cli.redis_server import EmbeddedRedis, free_port, start_redis_server
+from tests.fakes.provider import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "fake-provider-test-key"
@@ -30,25 +32,59 @@ def require_redis_server() -> EmbeddedRedis:
     return start_redis_server(executable)
 
 
-def write_config(path: Path, fake_openai_url: str, *, keepalive_interval_s: float) -> Path:
-    path.write_text(
-        f"""
-keepalive_interval_s: {keepalive_interval_s}
-default_model: fake
-providers:
-  fake:
-    kind: openai_compatible
-    base_url: {fake_openai_url}
-    api_key_env: FAKE_PROVIDER_KEY
-    timeouts: {{connect_s: 2, first_token_s: 20, idle_s: 20, total_s: 120}}
-  demo:
-    kind: demo
-    options: {{token_delay_s: 0.001}}
-models:
-  fake:
-    route: [{{provider: fake, model: fake-model}}]
-"""
-    )
+def openai_style(fake: FakeProvider, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "openai_compatible",
+        "base_url": fake.openai_base_url,
+        "api_key_env": "FAKE_PROVIDER_KEY",
+        "timeouts": {"connect_s": 2, "first_token_s": 20, "idle_s": 20, "total_s": 120},
+        **extra,
+    }
+
+
+def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str, Any]:
+    """Providers and models of the test stack, all served by the one fake provider.
+
+    Two provider names point at the same fake, so fallback moves between providers with their
+    own circuits; the upstream model names let a prompt target one step (``FAKE:<model>{}``).
+    """
+    return {
+        "keepalive_interval_s": keepalive_interval_s,
+        "default_model": "fake",
+        "circuit": {"failure_threshold": 3, "window_s": 30, "open_s": 1.5, "probe_timeout_s": 5},
+        "providers": {
+            "fake": openai_style(fake),
+            "fake_backup": openai_style(fake),
+            "demo": {"kind": "demo", "options": {"token_delay_s": 0.001}},
+        },
+        "models": {
+            "fake": {"route": [{"provider": "fake", "model": "fake-model"}]},
+            "chain": {
+                "route": [
+                    {"provider": "fake", "model": "fake-a"},
+                    {"provider": "fake_backup", "model": "fake-b"},
+                ]
+            },
+            "retrying": {"route": [{"provider": "fake", "model": "fake-r", "attempts": 2}]},
+            "contexts": {
+                "route": [
+                    {"provider": "fake", "model": "fake-small", "context_window": 8000},
+                    {"provider": "fake_backup", "model": "fake-same", "context_window": 8000},
+                    {"provider": "fake_backup", "model": "fake-large", "context_window": 128000},
+                ]
+            },
+            "guarded": {
+                "route": [
+                    {"provider": "fake", "model": "fake-c"},
+                    {"provider": "fake_backup", "model": "fake-d"},
+                ]
+            },
+        },
+    }
+
+
+def write_config(path: Path, config: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
