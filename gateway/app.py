@@ -13,8 +13,9 @@ from gateway.errors import install_error_handlers
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
-from gateway.routes import complete, jobs, system
+from gateway.routes import complete, jobs, providers, system
 from shared.jobstore import JobStore
+from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
 from shared.redis_client import connect_redis
 from shared.settings import Settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
             hub=hub,
             celery=celery,
             publisher=TaskPublisher.for_settings(celery, settings, redis),
+            health=ProviderHealth(redis, settings.keys, settings.circuit),
         )
         await hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
@@ -55,6 +57,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (complete, jobs, system):
+    for module in (complete, jobs, providers, system):
         app.include_router(module.router)
     return app

@@ -17,7 +17,9 @@ from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import Event, EventType
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import JobStore
+from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher
+from shared.routing import plan_route
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,21 @@ class Gateway:
     hub: EventHub
     celery: Celery
     publisher: TaskPublisher
+    health: ProviderHealth
 
     def new_spec(self, request: ChatRequest, *, owner: str, kind: JobKind) -> JobSpec:
         """Validate the model and the deadline; raises ModelNotFound for an unserved model."""
-        model = self.settings.resolve_model(request.model)
+        model, route = plan_route(self.settings, request)
         deadline_s = min(
             request.timeout_s or self.settings.job_deadline_s, self.settings.max_job_deadline_s
         )
         return JobSpec.new(
-            owner=owner, kind=kind, model=model, request=request, deadline_s=deadline_s
+            owner=owner,
+            kind=kind,
+            model=model,
+            route=route,
+            request=request,
+            deadline_s=deadline_s,
         )
 
     def feed(self, job_id: str, deadline_at: float, after_seq: int = 0) -> JobFeed:

@@ -20,7 +20,10 @@ from shared.events import Event
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE = b": keep-alive\n\n"
+# A comment line alone: it keeps proxies and clients from timing out, and ends no event block.
+# With a blank line after it, httpx-sse (which keeps the last event id) would hand its users an
+# empty phantom event for every keep-alive.
+KEEPALIVE = b": keep-alive\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 

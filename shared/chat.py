@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_CHARS = 1_000_000
 MAX_TOTAL_CHARS = 2_000_000
 MAX_STOP_SEQUENCES = 4
+MAX_FALLBACK_MODELS = 8
+MAX_EXTRA_BODY_BYTES = 16_384
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -42,6 +45,15 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     user: str | None = Field(None, max_length=256)
     timeout_s: float | None = Field(None, gt=0, description="job deadline, capped by the server")
+    provider: str | None = Field(
+        None, min_length=1, max_length=128, description="serve only from this provider"
+    )
+    models: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] | None = Field(
+        None, max_length=MAX_FALLBACK_MODELS, description="models to fall back to, in order"
+    )
+    extra_body: dict[str, Any] | None = Field(
+        None, description="fields passed to the upstream request as they are"
+    )
 
     @model_validator(mode="after")
     def _check_sizes(self) -> ChatRequest:
@@ -49,10 +61,14 @@ class ChatRequest(BaseModel):
             raise ValueError(f"stop takes at most {MAX_STOP_SEQUENCES} sequences")
         if sum(len(m.content) for m in self.messages) > MAX_TOTAL_CHARS:
             raise ValueError(f"messages hold more than {MAX_TOTAL_CHARS} characters in all")
+        if self.extra_body and len(orjson.dumps(self.extra_body)) > MAX_EXTRA_BODY_BYTES:
+            raise ValueError(f"extra_body is larger than {MAX_EXTRA_BODY_BYTES} bytes")
         return self
 
     def sampling_options(self) -> dict[str, object]:
         """The options a provider receives, leaving out what the client did not set."""
         return self.model_dump(
-            exclude={"messages", "model", "timeout_s"}, exclude_none=True, mode="json"
+            exclude={"messages", "model", "timeout_s", "provider", "models", "extra_body"},
+            exclude_none=True,
+            mode="json",
         )

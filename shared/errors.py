@@ -77,6 +77,10 @@ class ModelNotFound(NotFound):
     code = "model_not_found"
 
 
+class ProviderNotFound(NotFound):
+    code = "provider_not_found"
+
+
 class EventsExpired(NotFound):
     """The job's events are no longer kept (its result may still be)."""
 
@@ -191,6 +195,12 @@ class ContextLengthExceeded(ProviderRejected):
 
     code = "context_length_exceeded"
     http_status = 400
+
+
+class AllProvidersFailed(ProviderError):
+    """Every step of the route failed or was skipped; ``details.attempts`` names each."""
+
+    code = "all_providers_failed"
 
 
 class StreamInterrupted(ProviderError):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.chat import ChatRequest
+from shared.config import RouteStep
 
 
 class JobStatus(StrEnum):
@@ -59,13 +60,21 @@ class JobSpec(BaseModel):
     owner: str
     kind: JobKind
     model: str = Field(description="the routed model name the request resolved to")
+    route: list[RouteStep] = Field(min_length=1, description="providers to try, in order")
     request: ChatRequest
     created_at: float
     deadline_at: float
 
     @classmethod
     def new(
-        cls, *, owner: str, kind: JobKind, model: str, request: ChatRequest, deadline_s: float
+        cls,
+        *,
+        owner: str,
+        kind: JobKind,
+        model: str,
+        route: list[RouteStep],
+        request: ChatRequest,
+        deadline_s: float,
     ) -> JobSpec:
         now = time.time()
         return cls(
@@ -73,6 +82,7 @@ class JobSpec(BaseModel):
             owner=owner,
             kind=kind,
             model=model,
+            route=route,
             request=request,
             created_at=now,
             deadline_at=now + deadline_s,

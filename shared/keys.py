@@ -26,6 +26,8 @@ class RedisKeys:
     lease_ttl_s: int = 15
     # Workers refresh their heartbeat well within this window.
     worker_heartbeat_ttl_s: int = 15
+    provider_stats_ttl_s: int = 900
+    models_cache_ttl_s: int = 300
 
     def job(self, job_id: str) -> str:
         """Hash: spec, owner, status, timings, result. TTL: deadline + live_margin_s, then
@@ -49,6 +51,21 @@ class RedisKeys:
         """The job id inside a job channel name (the part between the braces)."""
         start = channel.index(b"{") + 1
         return channel[start : channel.index(b"}", start)].decode()
+
+    def circuit(self, provider: str, model: str) -> tuple[str, str]:
+        """Hash (state, since) and sorted set (failure times) of one circuit breaker. TTL: a
+        few windows, refreshed on every state change and failure."""
+        base = f"{self.prefix}:circuit:{{{provider}|{model}}}"
+        return base, f"{base}:failures"
+
+    def provider_stats(self, provider: str, minute: int) -> str:
+        """Hash of one provider's counters in one minute (requests, failures, ttft_ms_sum,
+        ttft_count). TTL: provider_stats_ttl_s."""
+        return f"{self.prefix}:pstats:{provider}:{minute}"
+
+    def provider_models(self, provider: str) -> str:
+        """JSON list of the model ids the provider's /models returned. TTL: models_cache_ttl_s."""
+        return f"{self.prefix}:pmodels:{provider}"
 
     @property
     def cancel_channel(self) -> str:

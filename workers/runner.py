@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import aclosing
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
@@ -17,42 +13,14 @@ from shared.errors import DeadlineExceeded, GatewayError, ServiceUnavailable, Wo
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus, Usage
 from shared.jobstore import Claim, JobStore
+from shared.provider_health import ProviderHealth
 from shared.settings import Settings
 from workers.cancel import CancelRegistry
-from workers.delta_writer import DeltaWriter
-from workers.providers.base import ProviderCall
+from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
+from workers.route_streamer import RouteStreamer, Transcript
 
 log = logging.getLogger(__name__)
-
-
-class JobGone(Exception):
-    """The job ended elsewhere (cancelled while queued, or expired): stop working on it."""
-
-
-@dataclass(slots=True)
-class Transcript:
-    """What the provider sent: the result if all goes well, the ``delivered`` note if not."""
-
-    content: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    writer: DeltaWriter | None = None
-
-    def delivered(self) -> dict[str, int]:
-        if self.writer is None:
-            return {"deltas": 0, "content_chars": 0, "reasoning_chars": 0}
-        return self.writer.delivered()
-
-    async def settle(self, *, flush: bool) -> None:
-        """Before the job's last event: store the deltas already read, or drop them."""
-        if self.writer is None:
-            return
-        if flush:
-            await self.writer.close()
-        else:
-            await self.writer.abort()
 
 
 class JobRunner:
@@ -65,10 +33,12 @@ class JobRunner:
         store: JobStore,
         providers: ProviderPool,
         cancels: CancelRegistry,
+        health: ProviderHealth,
         worker_id: str,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.health = health
         self.providers = providers
         self.cancels = cancels
         self.worker_id = worker_id
@@ -88,89 +58,56 @@ class JobRunner:
     async def _run_claimed(self, claim: Claim) -> None:
         assert claim.spec is not None
         spec = claim.spec
+        events = JobEvents(self.store, spec.id)
         transcript = Transcript()
         if claim.cancel_requested:
-            await self._end_cancelled(spec.id, transcript)
+            await self._end_cancelled(events, transcript)
             return
         if claim.state == "resumed" and claim.tokens_delivered:
             # Its worker died mid-stream: starting over would splice two answers together.
-            await self._fail(spec.id, WorkerLost("the worker running this job died"), transcript)
+            await self._fail(events, WorkerLost("the worker running this job died"), transcript)
             return
-        remaining_s = spec.deadline_at - time.time()
         try:
-            async with asyncio.timeout(remaining_s):
-                await self._stream(spec, transcript)
+            async with asyncio.timeout(spec.deadline_at - time.time()):
+                await self._stream(spec, events, transcript)
         except asyncio.CancelledError:
             await transcript.settle(flush=False)
             if not self.cancels.is_cancelled(spec.id):
                 raise  # the worker is shutting down: the task will be redelivered
             _consume_cancellation()
-            await self._end_cancelled(spec.id, transcript)
+            await self._end_cancelled(events, transcript)
         except TimeoutError:
             await transcript.settle(flush=False)
-            await self._fail(spec.id, DeadlineExceeded("the job ran past its deadline"), transcript)
+            await self._fail(events, DeadlineExceeded("the job ran past its deadline"), transcript)
         except JobGone:
             await transcript.settle(flush=False)
             log.info("job %s ended elsewhere while it ran", spec.id)
         except GatewayError as exc:
-            await self._fail_after_flush(spec.id, exc, transcript)
+            await self._fail_after_flush(events, exc, transcript)
         except RedisError:
             log.exception("job %s lost Redis", spec.id)
             await transcript.settle(flush=False)
-            await self._fail(spec.id, ServiceUnavailable("the worker lost Redis"), transcript)
+            await self._fail(events, ServiceUnavailable("the worker lost Redis"), transcript)
         except Exception:
             log.exception("job %s failed unexpectedly", spec.id)
             await transcript.settle(flush=False)
-            await self._fail(spec.id, GatewayError("the worker failed"), transcript)
+            await self._fail(events, GatewayError("the worker failed"), transcript)
 
-    async def _stream(self, spec: JobSpec, transcript: Transcript) -> None:
-        step = next(
-            s
-            for s in self.settings.models[spec.model].route
-            if self.settings.providers[s.provider].enabled
+    async def _stream(self, spec: JobSpec, events: JobEvents, transcript: Transcript) -> None:
+        streamer = RouteStreamer(
+            spec=spec,
+            events=events,
+            transcript=transcript,
+            providers=self.providers,
+            health=self.health,
         )
-        provider = self.providers.get(step.provider)
-        # The start event is stored while the provider call opens: one round trip fewer before
-        # the first token. The delta writer waits for it, so seqs stay in order.
-        started = asyncio.create_task(
-            self._append(
-                spec.id,
-                EventType.START,
-                {"provider": step.provider, "model": step.model},
-                job_fields={"provider": step.provider, "provider_model": step.model},
-            )
-        )
-        writer = transcript.writer = DeltaWriter(partial(self._append_delta, spec.id, started))
-        call = ProviderCall(model=step.model, request=spec.request)
-        try:
-            async with aclosing(provider.stream(call)) as chunks:
-                async for chunk in chunks:
-                    if chunk.has_text:
-                        writer.put(chunk.content, chunk.reasoning)
-                        transcript.content.append(chunk.content)
-                        transcript.reasoning.append(chunk.reasoning)
-                    transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
-                    transcript.usage = chunk.usage or transcript.usage
-            await writer.close()
-            await started
-        finally:
-            await asyncio.wait([started])  # nothing is appended before the start event
-            if not started.cancelled():
-                started.exception()  # when another error is on its way, that one is reported
-        await self._end_succeeded(spec, transcript)
+        await streamer.run()
+        await transcript.settle(flush=True)
+        await self._end_succeeded(spec, events, transcript)
 
-    async def _append_delta(
-        self, job_id: str, started: asyncio.Task[None], fields: dict[str, str], first: bool
+    async def _end_succeeded(
+        self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
-        await started
-        await self._append(
-            job_id,
-            EventType.DELTA,
-            fields,
-            job_fields={"first_token_at": time.time()} if first else None,
-        )
-
-    async def _end_succeeded(self, spec: JobSpec, transcript: Transcript) -> None:
         usage = transcript.usage or _estimate_usage(spec, transcript)
         usage_json = usage.model_dump(mode="json")
         result = {
@@ -178,21 +115,30 @@ class JobRunner:
             "reasoning": "".join(transcript.reasoning) or None,
             "finish_reason": transcript.finish_reason or "stop",
         }
-        await self._append(
-            spec.id,
+        step = transcript.step
+        assert step is not None
+        await events.append(
             EventType.DONE,
-            {"finish_reason": result["finish_reason"], "usage": usage_json, "cost": None},
+            {
+                "finish_reason": result["finish_reason"],
+                "provider": step.provider,
+                "model": step.model,
+                "usage": usage_json,
+                "cost": None,
+            },
             ends_as=JobStatus.SUCCEEDED,
             job_fields={
+                "provider": step.provider,
+                "provider_model": step.model,
                 "result": orjson.dumps(result).decode(),
                 "usage": orjson.dumps(usage_json).decode(),
                 "finished_at": time.time(),
             },
         )
 
-    async def _end_cancelled(self, job_id: str, transcript: Transcript) -> None:
+    async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:
         await self.store.append(
-            job_id,
+            events.job_id,
             EventType.ERROR,
             {
                 "code": "cancelled",
@@ -205,39 +151,24 @@ class JobRunner:
         )
 
     async def _fail_after_flush(
-        self, job_id: str, error: GatewayError, transcript: Transcript
+        self, events: JobEvents, error: GatewayError, transcript: Transcript
     ) -> None:
         """A provider failure: what it sent before failing is delivered, then the error."""
         try:
             await transcript.settle(flush=True)
         except JobGone:
             return
-        await self._fail(job_id, error, transcript)
+        await self._fail(events, error, transcript)
 
-    async def _fail(self, job_id: str, error: GatewayError, transcript: Transcript) -> None:
+    async def _fail(self, events: JobEvents, error: GatewayError, transcript: Transcript) -> None:
         body = {**error.to_dict(), "delivered": transcript.delivered()}
         await self.store.append(
-            job_id,
+            events.job_id,
             EventType.ERROR,
             body,
             ends_as=JobStatus.FAILED,
             job_fields={"error": orjson.dumps(body).decode(), "finished_at": time.time()},
         )
-
-    async def _append(
-        self,
-        job_id: str,
-        event_type: EventType,
-        fields: dict[str, Any],
-        *,
-        ends_as: JobStatus | None = None,
-        job_fields: dict[str, str | float | int] | None = None,
-    ) -> None:
-        seq = await self.store.append(
-            job_id, event_type, fields, ends_as=ends_as, job_fields=job_fields
-        )
-        if seq <= 0:
-            raise JobGone(job_id)
 
 
 def _consume_cancellation() -> None:

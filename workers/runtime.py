@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from shared.jobstore import JobStore
+from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
 from workers.cancel import CancelRegistry, listen_for_cancels
@@ -76,11 +77,14 @@ class WorkerRuntime:
             if config.enabled:
                 self._providers.get(name)  # a bad provider entry fails the worker at start
         cancels = CancelRegistry()
+        health = ProviderHealth(self._redis, settings.keys, settings.circuit)
+        await health.load_scripts()
         self._runner = JobRunner(
             settings=settings,
             store=store,
             providers=self._providers,
             cancels=cancels,
+            health=health,
             worker_id=self.worker_id,
         )
         await store.record_worker_heartbeat(self.worker_id, self.queues)

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from gateway.deps import GatewayDep
 from gateway.jobs import Gateway
 from gateway.responses import JSON
+from gateway.routes.providers import provider_report
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -34,8 +35,12 @@ async def health(gateway: GatewayDep) -> JSON:
         "workers": workers_check,
     }
     ok = all(check["ok"] for check in checks.values())
+    # Upstream providers are reported, not required: one provider down must not take every
+    # gateway replica out of its load balancer.
+    providers = await _provider_health(gateway) if redis_check["ok"] else {}
     return JSON(
-        {"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503
+        {"status": "ok" if ok else "degraded", "checks": checks, "providers": providers},
+        status_code=200 if ok else 503,
     )
 
 
@@ -55,6 +60,13 @@ async def models(gateway: GatewayDep) -> dict[str, Any]:
             for name, model in settings.models.items()
         ],
     }
+
+
+async def _provider_health(gateway: Gateway) -> dict[str, str]:
+    reports = await asyncio.gather(
+        *(provider_report(gateway, name) for name in gateway.settings.providers)
+    )
+    return {report["name"]: report["health"] for report in reports}
 
 
 async def _check_redis(gateway: Gateway) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import httpx
 from redis.asyncio import Redis
 
 from shared.chat import ChatRequest
+from shared.config import RouteStep
 from shared.events import EventType
 from shared.jobs import JobSpec
 from shared.jobstore import JobStore
@@ -27,7 +28,12 @@ async def orphan_job(stack: Stack, *, streamed: bool) -> str:
         {"messages": [{"role": "user", "content": directive(tokens=6)}]}
     )
     spec = JobSpec.new(
-        owner="anonymous", kind="background", model="fake", request=request, deadline_s=60
+        owner="anonymous",
+        kind="background",
+        model="fake",
+        request=request,
+        route=[RouteStep(provider="fake", model="fake-model")],
+        deadline_s=60,
     )
     await store.create(spec)
     assert (await store.claim(spec.id, "dead-worker")).state == "claimed"

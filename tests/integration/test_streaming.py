@@ -189,7 +189,7 @@ def test_keepalive_comments_while_waiting_for_the_first_token(client: httpx.Clie
     with client.stream("POST", STREAM_URL, json=body) as response:
         raw = b"".join(response.iter_bytes())
     before_first_delta = raw.split(b"event: delta")[0]
-    assert b": keep-alive\n\n" in before_first_delta
+    assert b": keep-alive\n" in before_first_delta
     assert raw.rstrip().endswith(b"}") and b"event: done" in raw
 
 
@@ -238,3 +238,11 @@ async def test_a_burst_beyond_redis_pool_defaults_streams_completely(stack: Stac
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60, limits=limits) as client:
         texts = await asyncio.gather(*(one(client) for _ in range(250)))
     assert texts == [expected_text(40)] * 250
+
+
+def test_keepalives_are_not_events_for_sse_clients(client: httpx.Client) -> None:
+    body = chat(directive(tokens=2, first_token_delay_ms=1600))
+    with connect_sse(client, "POST", STREAM_URL, json=body) as source:
+        events = list(source.iter_sse())
+    assert {e.event for e in events} == {"start", "delta", "done"}  # no empty phantom events
+    assert content_of(events) == expected_text(2)

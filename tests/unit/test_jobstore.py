@@ -8,6 +8,7 @@ import pytest
 from fakeredis import FakeAsyncRedis
 
 from shared.chat import ChatRequest
+from shared.config import RouteStep
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
@@ -26,6 +27,7 @@ async def new_job(store: JobStore) -> JobSpec:
         owner="o",
         kind="stream",
         model="demo",
+        route=[RouteStep(provider="demo", model="demo-1")],
         request=ChatRequest.model_validate({"messages": [{"role": "user", "content": "x"}]}),
         deadline_s=30,
     )

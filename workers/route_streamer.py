@@ -1,0 +1,189 @@
+"""Streams a job from the first step of its route that answers, falling back before the first
+token and never after it (no silent splice of two answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from shared.config import RouteStep
+from shared.errors import (
+    AllProvidersFailed,
+    ProviderError,
+    ProviderRejected,
+)
+from shared.events import EventType
+from shared.jobs import JobSpec, Usage
+from shared.provider_health import ProviderHealth
+from workers.delta_writer import DeltaWriter
+from workers.fallback import Move, attempt_record, next_move
+from workers.job_events import JobEvents
+from workers.providers.base import ProviderCall
+from workers.providers.registry import ProviderPool
+
+
+@dataclass(slots=True)
+class Transcript:
+    """What the provider sent: the result if all goes well, the ``delivered`` note if not."""
+
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    step: RouteStep | None = None
+    writer: DeltaWriter | None = None
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self.content or self.reasoning)
+
+    def delivered(self) -> dict[str, int]:
+        if self.writer is None:
+            return {"deltas": 0, "content_chars": 0, "reasoning_chars": 0}
+        return self.writer.delivered()
+
+    async def settle(self, *, flush: bool) -> None:
+        """Before the job's last event: store the deltas already read, or drop them."""
+        if self.writer is not None:
+            await (self.writer.close() if flush else self.writer.abort())
+
+
+class RouteStreamer:
+    """One job's trip down its route."""
+
+    def __init__(
+        self,
+        *,
+        spec: JobSpec,
+        events: JobEvents,
+        transcript: Transcript,
+        providers: ProviderPool,
+        health: ProviderHealth,
+    ) -> None:
+        self.spec = spec
+        self.events = events
+        self.transcript = transcript
+        self.providers = providers
+        self.health = health
+        self.attempts: list[dict[str, object]] = []
+        self._announced = False
+        transcript.writer = DeltaWriter(self._append_delta)
+
+    async def run(self) -> None:
+        """Stream until one step succeeds; raises the error that ends the job otherwise."""
+        route, index, attempt = self.spec.route, 0, 1
+        try:
+            while index < len(route):
+                step = route[index]
+                if attempt == 1 and await self._circuit_open(step):
+                    await self._skip(step, index)
+                    index += 1
+                    continue
+                try:
+                    await self._try(step)
+                    return
+                except ProviderError as error:
+                    move = await self._after_failure(step, error, index, attempt)
+                if move.index == index:
+                    attempt += 1
+                    await asyncio.sleep(move.wait_s)
+                else:
+                    index, attempt = move.index, 1
+            raise self._final_error(None)
+        finally:
+            await self.events.settle()
+
+    async def _try(self, step: RouteStep) -> None:
+        if not self._announced:
+            self.events.announce_start(step.provider, step.model)
+            self._announced = True
+        provider = self.providers.get(step.provider)
+        extra_body = {**step.extra_body, **(self.spec.request.extra_body or {})}
+        call = ProviderCall(model=step.model, request=self.spec.request, extra_body=extra_body)
+        transcript, writer = self.transcript, self.transcript.writer
+        assert writer is not None
+        started = time.monotonic()
+        ttft_s: float | None = None
+        async with aclosing(provider.stream(call)) as chunks:
+            async for chunk in chunks:
+                if chunk.has_text:
+                    ttft_s = ttft_s if ttft_s is not None else time.monotonic() - started
+                    writer.put(chunk.content, chunk.reasoning)
+                    transcript.content.append(chunk.content)
+                    transcript.reasoning.append(chunk.reasoning)
+                transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
+                transcript.usage = chunk.usage or transcript.usage
+        transcript.step = step
+        await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
+
+    async def _after_failure(
+        self, step: RouteStep, error: ProviderError, index: int, attempt: int
+    ) -> Move:
+        # A rejected request or a too-long prompt says nothing about the provider's health.
+        if not isinstance(error, ProviderRejected):
+            await self.health.record(step.provider, step.model, ok=False)
+        if self.transcript.has_output:
+            raise error  # after the first token: the stream ends with this error, no splice
+        self.attempts.append(attempt_record(step, error))
+        route = self.spec.route
+        move = next_move(error, route, index, attempt, self.spec.deadline_at - time.time())
+        if move is None:
+            raise self._final_error(error) from error
+        following = route[move.index]
+        await self.events.after_start(
+            EventType.FALLBACK,
+            {
+                "provider": step.provider,
+                "model": step.model,
+                "code": error.code,
+                "reason": error.message,
+                "next_provider": following.provider,
+                "next_model": following.model,
+                "wait_s": round(move.wait_s, 3),
+            },
+            job_fields={"provider": following.provider, "provider_model": following.model},
+        )
+        return move
+
+    async def _circuit_open(self, step: RouteStep) -> bool:
+        return await self.health.permission(step.provider, step.model) == "open"
+
+    async def _skip(self, step: RouteStep, index: int) -> None:
+        """Pass over a step whose circuit is open; say so if the client was told it was next."""
+        self.attempts.append(attempt_record(step, None, skipped="circuit_open"))
+        if not self._announced:
+            return
+        following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None
+        await self.events.after_start(
+            EventType.FALLBACK,
+            {
+                "provider": step.provider,
+                "model": step.model,
+                "code": "circuit_open",
+                "reason": "skipped: the provider keeps failing and is paused",
+                "next_provider": following.provider if following else None,
+                "next_model": following.model if following else None,
+                "wait_s": 0,
+            },
+        )
+
+    def _final_error(self, last: ProviderError | None) -> ProviderError:
+        """One error naming every attempt; a lone attempt's own error keeps its code."""
+        tried = [a for a in self.attempts if "skipped" not in a]
+        if last is not None and (len(tried) == 1 or not last.retryable):
+            last.details = {"attempts": self.attempts}
+            return last
+        summary = "; ".join(
+            f"{a['provider']}/{a['model']}: {a.get('skipped') or a.get('code')}"
+            for a in self.attempts
+        )
+        return AllProvidersFailed(
+            f"every provider of the route failed ({summary})", details={"attempts": self.attempts}
+        )
+
+    async def _append_delta(self, fields: dict[str, str], first: bool) -> None:
+        await self.events.after_start(
+            EventType.DELTA, fields, {"first_token_at": time.time()} if first else None
+        )
