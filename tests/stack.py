@@ -42,12 +42,78 @@ def openai_style(fake: FakeProvider, **extra: Any) -> dict[str, Any]:
     }
 
 
+def adapter_style(kind: str, base_url: str, **extra: Any) -> dict[str, Any]:
+    """A provider of one of the native adapters (deepseek, openrouter, anthropic) on the fake."""
+    return {
+        "kind": kind,
+        "base_url": base_url,
+        "api_key_env": "FAKE_PROVIDER_KEY",
+        "timeouts": {"connect_s": 2, "first_token_s": 20, "idle_s": 20, "total_s": 120},
+        **extra,
+    }
+
+
+# Gateway model -> (provider, upstream model, route-step extra_body) for the adapter tests.
+# Each fault test has its own upstream model, so no happy-path model's circuit ever opens.
+ADAPTER_MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "ds-chat": ("deepseek", "deepseek-chat", {}),
+    "ds-reasoner": ("deepseek", "deepseek-reasoner", {}),
+    "ds-plain": ("deepseek_plain", "deepseek-chat", {}),
+    "ds-flash": ("deepseek", "deepseek-v4-flash", {"thinking": {"type": "disabled"}}),
+    "ds-thinking": ("deepseek", "deepseek-v4-flash", {"thinking": {"type": "enabled"}}),
+    "ds-fault-early": ("deepseek", "deepseek-fault-early", {}),
+    "ds-fault-late": ("deepseek", "deepseek-fault-late", {}),
+    "or-model": ("openrouter", "anthropic/claude-3.5-sonnet", {}),
+    "or-routed": (
+        "openrouter",
+        "openai/gpt-4o-mini",
+        {"models": ["openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet"]},
+    ),
+    "or-fault-int": ("openrouter", "fault/int-code", {}),
+    "or-fault-str": ("openrouter", "fault/str-code", {}),
+    "claude": ("anthropic", "claude-sonnet-4-20250514", {}),
+    "claude-thinking": (
+        "anthropic",
+        "claude-sonnet-4-20250514",
+        {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    ),
+    "claude-overloaded": ("anthropic", "claude-fault-overloaded", {}),
+    "claude-529": ("anthropic", "claude-fault-529", {}),
+    "claude-no-stop": ("anthropic", "claude-fault-no-stop", {}),
+    "claude-invalid": ("anthropic", "claude-fault-invalid", {}),
+}
+
+
+def adapter_config(fake: FakeProvider) -> dict[str, Any]:
+    """Providers and models of the DeepSeek, OpenRouter and Anthropic adapters on the fake."""
+    providers = {
+        "deepseek": adapter_style("deepseek", fake.deepseek_base_url),
+        "deepseek_plain": adapter_style(
+            "deepseek", fake.deepseek_base_url, options={"include_usage": False}
+        ),
+        "openrouter": adapter_style(
+            "openrouter",
+            fake.openrouter_base_url,
+            options={"app_url": "https://gateway.test", "app_title": "llm-gateway tests"},
+        ),
+        "anthropic": adapter_style(
+            "anthropic", fake.anthropic_base_url, options={"default_max_tokens": 1000}
+        ),
+    }
+    models = {
+        name: {"route": [{"provider": provider, "model": model, "extra_body": extra}]}
+        for name, (provider, model, extra) in ADAPTER_MODELS.items()
+    }
+    return {"providers": providers, "models": models}
+
+
 def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str, Any]:
     """Providers and models of the test stack, all served by the one fake provider.
 
     Two provider names point at the same fake, so fallback moves between providers with their
     own circuits; the upstream model names let a prompt target one step (``FAKE:<model>{}``).
     """
+    adapters = adapter_config(fake)
     return {
         "keepalive_interval_s": keepalive_interval_s,
         "default_model": "fake",
@@ -55,7 +121,18 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
         "providers": {
             "fake": openai_style(fake),
             "fake_backup": openai_style(fake),
+            # Short budgets, so timeout faults fall back within a test's patience.
+            "fake_quick": openai_style(
+                fake, timeouts={"connect_s": 1, "first_token_s": 0.6, "idle_s": 0.6, "total_s": 5}
+            ),
+            # Nothing listens on port 9 (discard) here: every connect is refused.
+            "unreachable": {
+                "kind": "openai_compatible",
+                "base_url": "http://127.0.0.1:9/v1",
+                "timeouts": {"connect_s": 1},
+            },
             "demo": {"kind": "demo", "options": {"token_delay_s": 0.001}},
+            **adapters["providers"],
         },
         "models": {
             "fake": {"route": [{"provider": "fake", "model": "fake-model"}]},
@@ -73,12 +150,25 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                     {"provider": "fake_backup", "model": "fake-large", "context_window": 128000},
                 ]
             },
+            "quick": {
+                "route": [
+                    {"provider": "fake_quick", "model": "fake-q"},
+                    {"provider": "fake_backup", "model": "fake-b"},
+                ]
+            },
+            "behind-dead": {
+                "route": [
+                    {"provider": "unreachable", "model": "nobody-home"},
+                    {"provider": "fake_backup", "model": "fake-b"},
+                ]
+            },
             "guarded": {
                 "route": [
                     {"provider": "fake", "model": "fake-c"},
                     {"provider": "fake_backup", "model": "fake-d"},
                 ]
             },
+            **adapters["models"],
         },
     }
 

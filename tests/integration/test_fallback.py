@@ -197,3 +197,45 @@ def test_extra_body_reaches_the_provider_and_cannot_override_our_fields(
     sent = stack.fake.wait_for(tag)["body"]
     assert sent["seed_hint"] == 7
     assert (sent["model"], sent["stream"]) == ("fake-model", True)
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        pytest.param({"first_token_delay_ms": 3000}, "provider_timeout", id="first-token"),
+        pytest.param(
+            {"fault": "stall_after", "fault_after": 0, "stall_s": 5},
+            "provider_timeout",
+            id="stall-before-first-token",
+        ),
+    ],
+)
+def test_a_time_budget_running_out_falls_back(
+    client: httpx.Client, stack: Stack, fault: dict[str, Any], code: str
+) -> None:
+    tag = new_tag()
+    prompt = f"{scoped('fake-q', tag=tag, **fault)} {scoped('fake-b', tag=tag)}"
+    events = stream(client, chat(prompt, model="quick"))
+    assert kinds(events) == ["start", "fallback", "delta", "done"]
+    assert data(events[1])["code"] == code
+    assert stack.fake.wait_for(tag)["model"] == "fake-b"
+
+
+def test_an_idle_stall_after_the_first_token_ends_with_an_error(
+    client: httpx.Client, stack: Stack
+) -> None:
+    tag = new_tag()
+    prompt = scoped("fake-q", tokens=6, fault="stall_after", fault_after=2, stall_s=5, tag=tag)
+    events = stream(client, chat(prompt, model="quick"))
+    assert kinds(events) == ["start", "delta", "error"]
+    assert data(events[-1])["code"] == "provider_timeout"
+    assert content_of(events) == "t1 t2 "
+    assert stack.fake.wait_for(tag)["outcome"] == "client_closed"  # we hung up on the stall
+
+
+def test_a_connect_error_falls_back(client: httpx.Client) -> None:
+    events = stream(client, chat(scoped("fake-b", tokens=4), model="behind-dead"))
+    assert kinds(events) == ["start", "fallback", "delta", "done"]
+    assert data(events[1])["code"] == "provider_unavailable"
+    assert data(events[1])["provider"] == "unreachable"
+    assert content_of(events) == expected_text(4)

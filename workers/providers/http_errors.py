@@ -21,6 +21,18 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # Wording providers use for a prompt that does not fit (provider-wire.md section 6.11).
 CONTEXT_LENGTH_MARKERS = ("maximum context length", "prompt is too long", "exceed context limit")
 MAX_RETRY_AFTER_S = 60.0
+QUOTA_KINDS = frozenset({"insufficient_quota", "billing_error"})
+QUOTA_MARKERS = ("credit balance is too low",)
+# Anthropic error types that say the request itself is wrong (provider-wire.md 5.4).
+REJECTED_TYPES = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+    }
+)
 
 
 def retry_after_s(headers: httpx.Headers) -> float | None:
@@ -58,19 +70,52 @@ def error_message(body: Any) -> str:
     return "the provider gave no error message"
 
 
-def _error_code(body: Any) -> str:
+def _inner(body: Any) -> dict[str, Any]:
+    """The error object: OpenAI/OpenRouter/Anthropic nest it under ``error``, old vLLM does not."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict):
-            return str(inner.get("code") or inner.get("type") or "")
-    return ""
+            return inner
+    return {}
+
+
+def _error_kinds(body: Any) -> set[str]:
+    """Every machine-readable name the body gives its error: code, type, metadata.error_type."""
+    inner = _inner(body)
+    metadata = inner.get("metadata")
+    kinds = {inner.get("code"), inner.get("type")}
+    if isinstance(metadata, dict):
+        kinds.add(metadata.get("error_type"))
+    return {str(kind) for kind in kinds if kind}
 
 
 def is_context_length_error(body: Any) -> bool:
     message = error_message(body).lower()
-    return _error_code(body) == "context_length_exceeded" or any(
+    return "context_length_exceeded" in _error_kinds(body) or any(
         marker in message for marker in CONTEXT_LENGTH_MARKERS
     )
+
+
+def is_quota_error(body: Any) -> bool:
+    """The account cannot pay: OpenAI's insufficient_quota, Anthropic's billing_error or the
+    400 "credit balance is too low" older Anthropic traffic carries (provider-wire.md 5.4)."""
+    return bool(_error_kinds(body) & QUOTA_KINDS) or any(
+        marker in error_message(body).lower() for marker in QUOTA_MARKERS
+    )
+
+
+def from_error_event(provider: str, body: Any) -> ProviderError:
+    """An error reported inside a 200 stream, classified by its Anthropic-style ``type``: the
+    request's own fault is not retried; overload, server and rate errors are."""
+    message = f"{provider} reported an error mid-stream: {error_message(body)}"
+    kind = str(_inner(body).get("type") or "")
+    if is_quota_error(body):
+        return ProviderQuotaExhausted(message, provider=provider)
+    if kind in REJECTED_TYPES:
+        if is_context_length_error(body):
+            return ContextLengthExceeded(message, provider=provider)
+        return ProviderRejected(message, provider=provider)
+    return ProviderUnavailable(message, provider=provider)
 
 
 def from_status(provider: str, response: httpx.Response, raw_body: bytes) -> ProviderError:
@@ -92,7 +137,7 @@ def from_status(provider: str, response: httpx.Response, raw_body: bytes) -> Pro
         "upstream_status": status,
         "retry_after_s": retry_after_s(response.headers),
     }
-    if status == 402 or _error_code(body) == "insufficient_quota":
+    if status == 402 or is_quota_error(body):
         return ProviderQuotaExhausted(message, **kwargs)
     if retryable:
         return ProviderUnavailable(message, **kwargs)

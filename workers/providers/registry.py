@@ -6,14 +6,20 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from shared.config import ProviderConfig
+from workers.providers.anthropic import AnthropicProvider
 from workers.providers.base import Provider, ProviderFactory
+from workers.providers.deepseek import DeepSeekProvider
 from workers.providers.demo import DemoProvider
 from workers.providers.openai_compatible import OpenAICompatibleProvider
+from workers.providers.openrouter import OpenRouterProvider
 
 ADAPTERS: Mapping[str, ProviderFactory] = MappingProxyType(
     {
         "demo": DemoProvider,
         "openai_compatible": OpenAICompatibleProvider,
+        "deepseek": DeepSeekProvider,
+        "openrouter": OpenRouterProvider,
+        "anthropic": AnthropicProvider,
     }
 )
 

@@ -1,0 +1,189 @@
+"""The skeleton every HTTP adapter shares: one POST answered with Server-Sent Events.
+
+Subclasses say where to POST, what to send and how to read the frames (a `StreamParser`); the
+transport, the time budgets, error translation and draining the body for reuse live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any, ClassVar, Protocol
+
+import httpx
+import orjson
+
+from shared.config import ProviderConfig
+from shared.errors import (
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamInterrupted,
+)
+from workers.providers.base import Chunk, ProviderCall
+from workers.providers.http_errors import from_status
+from workers.providers.sse import SSEDecoder, SSEFrame
+from workers.providers.timing import ReadBudget
+
+
+class StreamParser(Protocol):
+    """Turns the SSE frames of ONE upstream stream into chunks. A new parser is made per call,
+    so it may keep state across reads (Anthropic's input tokens arrive long before the output)."""
+
+    terminator: str
+
+    def merge(self, frames: list[SSEFrame]) -> tuple[Chunk, bool]:
+        """Merge the frames of one read into one chunk; True once the terminator was seen."""
+        ...
+
+
+def parse_frame(provider: str, frame: SSEFrame) -> dict[str, Any]:
+    """The JSON object of one frame; anything else means the stream is broken."""
+    try:
+        payload = orjson.loads(frame.data)
+    except orjson.JSONDecodeError as exc:
+        raise StreamInterrupted(
+            f"{provider}: malformed frame in the stream", provider=provider
+        ) from exc
+    if not isinstance(payload, dict):
+        raise StreamInterrupted(f"{provider}: unexpected frame", provider=provider)
+    return payload
+
+
+class SSEChatProvider:
+    """Streams one POST whose answer is Server-Sent Events, timed by `ReadBudget`.
+
+    Subclasses say where to POST, what to send and how to read the frames; the transport, the
+    time budgets, error translation and draining the body for connection reuse live here.
+    """
+
+    default_base_url: ClassVar[str | None] = None
+    chat_path: ClassVar[str] = "/chat/completions"
+    models_path: ClassVar[str] = "/models"
+
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        base_url = config.base_url or self.default_base_url
+        if not base_url:
+            raise ValueError(f"provider {name!r} needs a base_url")
+        self.name = name
+        self.config = config
+        # The configured headers win over the adapter's own; the key is set last.
+        headers = {"Accept": "text/event-stream", **self.adapter_headers(), **config.headers}
+        if config.api_key is not None:
+            headers.update(self.auth_headers(config.api_key.get_secret_value()))
+        timeouts = config.timeouts
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            # Reads are timed by ReadBudget (first token, idle, total); httpx times the rest.
+            timeout=httpx.Timeout(connect=timeouts.connect_s, read=None, write=30.0, pool=None),
+            limits=httpx.Limits(
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_keepalive_connections,
+            ),
+        )
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """How the key is sent; never logged, never put in an error."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def adapter_headers(self) -> dict[str, str]:
+        """Headers the wire format needs on every request (the config's ``headers`` win)."""
+        return {}
+
+    def request_body(self, call: ProviderCall) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def new_parser(self) -> StreamParser:
+        raise NotImplementedError
+
+    async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
+        """Stream the completion; see `workers.providers.base.Provider.stream`."""
+        budget = ReadBudget(self.config.timeouts)
+        request = self._client.build_request(
+            "POST",
+            self.chat_path,
+            content=orjson.dumps(self.request_body(call)),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            response = await budget.run(self._client.send(request, stream=True))
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"{self.name}: connect timed out", provider=self.name) from exc
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable(
+                f"{self.name}: cannot connect ({exc})", provider=self.name
+            ) from exc
+        try:
+            if response.status_code != 200:
+                raise from_status(self.name, response, await budget.run(response.aread()))
+            async for chunk in self._chunks(response, budget):
+                yield chunk
+        except httpx.TransportError as exc:
+            raise StreamInterrupted(
+                f"{self.name}: stream broke ({exc!r})", provider=self.name
+            ) from exc
+        finally:
+            await response.aclose()
+
+    async def _chunks(
+        self, response: httpx.Response, budget: ReadBudget
+    ) -> AsyncGenerator[Chunk, None]:
+        decoder = SSEDecoder()
+        parser = self.new_parser()
+        reads = response.aiter_bytes()
+        while True:
+            data = await budget.next_read(reads, self.name)
+            if data is None:
+                break
+            try:
+                frames = decoder.feed(data)
+            except UnicodeDecodeError as exc:
+                raise StreamInterrupted(
+                    f"{self.name}: undecodable bytes in the stream", provider=self.name
+                ) from exc
+            chunk, done = parser.merge(frames)
+            if chunk.has_text:
+                budget.got_token()
+            if chunk.has_text or chunk.finish_reason or chunk.usage:
+                yield chunk
+            if done:
+                # Read to the end of the body so the connection goes back to the pool.
+                while await budget.next_read(reads, self.name) is not None:
+                    pass
+                return
+        raise StreamInterrupted(
+            f"{self.name}: the stream ended without {parser.terminator}", provider=self.name
+        )
+
+    async def list_models(self) -> list[str]:
+        """The ids of the provider's ``GET {models_path}`` (``data[].id``)."""
+        body = await self._get_json(self.models_path)
+        items = body.get("data") or ()
+        return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+
+    async def _get_json(
+        self, path: str, params: dict[str, str | int] | None = None
+    ) -> dict[str, Any]:
+        try:
+            response = await self._client.get(
+                path, params=params, timeout=self.config.timeouts.connect_s
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(
+                f"{self.name}: {path} unreachable", provider=self.name
+            ) from exc
+        if response.status_code != 200:
+            raise from_status(self.name, response, response.content)
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise ProviderUnavailable(
+                f"{self.name}: {path} answered something other than JSON", provider=self.name
+            ) from exc
+        if not isinstance(body, dict):
+            raise ProviderUnavailable(
+                f"{self.name}: {path} answered {body!r:.80}", provider=self.name
+            )
+        return body
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
