@@ -68,6 +68,11 @@ class RedisKeys:
         return f"{self.prefix}:pmodels:{provider}"
 
     @property
+    def circuit_channel(self) -> str:
+        """Pub/sub channel announcing circuit state changes as ``provider|model=state``."""
+        return f"{self.prefix}:circuits"
+
+    @property
     def cancel_channel(self) -> str:
         """Pub/sub channel on which every worker hears job ids to cancel (no storage)."""
         return f"{self.prefix}:cancel"

@@ -40,12 +40,18 @@ class RecentStats:
 
 
 class ProviderHealth:
-    """Whether a provider may be tried now, and how it has been doing."""
+    """Whether a provider may be tried now, and how it has been doing.
+
+    A worker keeps a local view of the circuits that are not closed, kept current by the change
+    messages every state change publishes, so the common case (closed) costs no round trip.
+    Without a view (not subscribed, or the subscription was lost) every check asks Redis.
+    """
 
     def __init__(self, redis: Redis, keys: RedisKeys, circuit: CircuitConfig) -> None:
         self.redis = redis
         self.keys = keys
         self.circuit = circuit
+        self._not_closed: dict[str, str] | None = None
         source = resources.files("shared").joinpath("lua", "circuit.lua").read_text()
         self._script = redis.register_script(source)
 
@@ -54,7 +60,36 @@ class ProviderHealth:
 
     async def permission(self, provider: str, model: str) -> Permission:
         """closed: go ahead; probe: go ahead, as the one trial after a pause; open: skip it."""
+        if self._not_closed is not None and _name(provider, model) not in self._not_closed:
+            return "closed"
         return cast(Permission, (await self._circuit("allow", provider, model)).decode())
+
+    def note_change(self, message: bytes) -> None:
+        """Apply a ``provider|model=state`` message from the circuit channel."""
+        name, _, state = message.decode().rpartition("=")
+        self._note(name, state)
+
+    async def sync_view(self) -> None:
+        """Start keeping the local view: call once subscribed to the circuit channel, so no
+        change falls between the scan and the messages."""
+        self._not_closed = {}
+        async for key in self.redis.scan_iter(match=f"{self.keys.prefix}:circuit:*", count=500):
+            if key.endswith(b"}"):  # the state hash, not its failures set
+                state = cast("bytes | None", await self.redis.hget(key, "state"))
+                name = key[key.index(b"{") + 1 : -1].decode()
+                self._note(name, state.decode() if state else "closed")
+
+    def forget_view(self) -> None:
+        """The change messages may be missed from now on: ask Redis every time."""
+        self._not_closed = None
+
+    def _note(self, name: str, state: str) -> None:
+        if self._not_closed is None:
+            return
+        if state == "closed":
+            self._not_closed.pop(name, None)
+        else:
+            self._not_closed[name] = state
 
     async def record(
         self, provider: str, model: str, *, ok: bool, ttft_s: float | None = None
@@ -99,8 +134,26 @@ class ProviderHealth:
 
     async def _circuit(self, op: str, provider: str, model: str) -> bytes:
         c = self.circuit
-        reply = await self._script(
-            keys=list(self.keys.circuit(provider, model)),
-            args=[op, c.failure_threshold, c.window_s, c.open_s, c.probe_timeout_s],
+        name = _name(provider, model)
+        reply = cast(
+            bytes,
+            await self._script(
+                keys=list(self.keys.circuit(provider, model)),
+                args=[
+                    op,
+                    c.failure_threshold,
+                    c.window_s,
+                    c.open_s,
+                    c.probe_timeout_s,
+                    self.keys.circuit_channel,
+                    name,
+                ],
+            ),
         )
-        return cast(bytes, reply)
+        state = reply.decode()
+        self._note(name, state if op != "allow" else ("closed" if state == "closed" else "open"))
+        return reply
+
+
+def _name(provider: str, model: str) -> str:
+    return f"{provider}|{model}"

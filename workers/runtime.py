@@ -18,7 +18,8 @@ from shared.jobstore import JobStore
 from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
-from workers.cancel import CancelRegistry, listen_for_cancels
+from workers.cancel import CancelRegistry
+from workers.control import Handler, listen_for_control
 from workers.providers.registry import ProviderPool
 from workers.runner import JobRunner
 
@@ -88,8 +89,15 @@ class WorkerRuntime:
             worker_id=self.worker_id,
         )
         await store.record_worker_heartbeat(self.worker_id, self.queues)
+        handlers: dict[str, Handler] = {
+            settings.keys.cancel_channel: cancels.cancel_message,
+            settings.keys.circuit_channel: health.note_change,
+        }
+        control = listen_for_control(
+            self._redis, handlers, on_subscribed=health.sync_view, on_lost=health.forget_view
+        )
         self._background = [
-            asyncio.create_task(listen_for_cancels(self._redis, settings.keys, cancels)),
+            asyncio.create_task(control),
             asyncio.create_task(self._maintain(store, cancels)),
         ]
 

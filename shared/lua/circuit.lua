@@ -2,6 +2,7 @@
 -- KEYS[1] state hash, KEYS[2] failure times (sorted set)
 -- ARGV[1] op: allow | failure | success
 -- ARGV[2] failure threshold, ARGV[3] window s, ARGV[4] open s, ARGV[5] probe timeout s
+-- ARGV[6] channel told of every state change, ARGV[7] the circuit's name in that message
 -- allow returns closed | probe (the caller is the one trial request) | open (skip it);
 -- failure and success return the state after the report.
 local t = redis.call('TIME')
@@ -14,6 +15,9 @@ local keep_s = math.ceil(window + open_s + probe_s) * 10
 local function set(new_state, field, value)
   redis.call('HSET', KEYS[1], 'state', new_state, field, value)
   redis.call('EXPIRE', KEYS[1], keep_s)
+  if new_state ~= state then
+    redis.call('PUBLISH', ARGV[6], ARGV[7] .. '=' .. new_state)
+  end
   return new_state
 end
 

@@ -56,3 +56,31 @@ async def test_a_failed_probe_reopens_and_a_lost_probe_expires(redis: FakeAsyncR
     assert await health.permission("p", "m") == "probe"  # this probe never reports back
     await asyncio.sleep(0.35)
     assert await health.permission("p", "m") == "probe"
+
+
+async def test_the_local_view_follows_changes_and_skips_the_round_trip(
+    redis: FakeAsyncRedis,
+) -> None:
+    keys = RedisKeys(prefix="t")
+    worker = ProviderHealth(redis, keys, CIRCUIT)
+    other = ProviderHealth(redis, keys, CIRCUIT)
+    for _ in range(3):
+        await other.record("p", "m", ok=False)  # opened by another process
+    await worker.sync_view()  # as after subscribing: the scan finds it open
+    assert await worker.permission("p", "m") == "open"
+
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.circuit_channel)
+    assert (await pubsub.get_message(timeout=1))["type"] == "subscribe"
+    await asyncio.sleep(0.35)
+    assert await other.permission("p", "m") == "probe"
+    await other.record("p", "m", ok=True)
+    changes = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2):
+        changes.append(message["data"])
+    assert changes == [b"p|m=half_open", b"p|m=closed"]
+    for change in changes:
+        worker.note_change(change)
+    await redis.delete(*keys.circuit("p", "m"))  # a check now would not reach Redis at all
+    assert await worker.permission("p", "m") == "closed"
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
