@@ -52,6 +52,7 @@ class ProviderHealth:
         self.keys = keys
         self.circuit = circuit
         self._not_closed: dict[str, str] | None = None
+        self._pending: dict[tuple[str, int], dict[str, float]] = {}
         source = resources.files("shared").joinpath("lua", "circuit.lua").read_text()
         self._script = redis.register_script(source)
 
@@ -94,17 +95,29 @@ class ProviderHealth:
     async def record(
         self, provider: str, model: str, *, ok: bool, ttft_s: float | None = None
     ) -> None:
-        """Report an attempt's outcome: to the circuit, and to the provider's counters."""
-        await self._circuit("success" if ok else "failure", provider, model)
-        key = self.keys.provider_stats(provider, int(time.time() // 60))
+        """Report an attempt's outcome to the circuit at once (a success on a circuit known to
+        be closed changes nothing); the counters go out with the next ``flush_stats``."""
+        if not ok or self._not_closed is None or _name(provider, model) in self._not_closed:
+            await self._circuit("success" if ok else "failure", provider, model)
+        counters = self._pending.setdefault((provider, int(time.time() // 60)), {})
+        counters["requests"] = counters.get("requests", 0) + 1
+        if not ok:
+            counters["failures"] = counters.get("failures", 0) + 1
+        if ttft_s is not None:
+            counters["ttft_ms_sum"] = counters.get("ttft_ms_sum", 0) + ttft_s * 1000
+            counters["ttft_count"] = counters.get("ttft_count", 0) + 1
+
+    async def flush_stats(self) -> None:
+        """Add this process's counters to the shared per-minute ones (one round trip)."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, "requests", 1)
-            if not ok:
-                pipe.hincrby(key, "failures", 1)
-            if ttft_s is not None:
-                pipe.hincrbyfloat(key, "ttft_ms_sum", ttft_s * 1000)
-                pipe.hincrby(key, "ttft_count", 1)
-            pipe.expire(key, self.keys.provider_stats_ttl_s)
+            for (provider, minute), counters in pending.items():
+                key = self.keys.provider_stats(provider, minute)
+                for field, value in counters.items():
+                    pipe.hincrbyfloat(key, field, value)
+                pipe.expire(key, self.keys.provider_stats_ttl_s)
             await pipe.execute()
 
     async def states(self, pairs: list[tuple[str, str]]) -> list[str]:

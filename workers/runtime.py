@@ -48,6 +48,7 @@ class WorkerRuntime:
         self._redis: Redis | None = None
         self._providers: ProviderPool | None = None
         self._runner: JobRunner | None = None
+        self._health: ProviderHealth | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -78,7 +79,7 @@ class WorkerRuntime:
             if config.enabled:
                 self._providers.get(name)  # a bad provider entry fails the worker at start
         cancels = CancelRegistry()
-        health = ProviderHealth(self._redis, settings.keys, settings.circuit)
+        health = self._health = ProviderHealth(self._redis, settings.keys, settings.circuit)
         await health.load_scripts()
         self._runner = JobRunner(
             settings=settings,
@@ -98,17 +99,21 @@ class WorkerRuntime:
         )
         self._background = [
             asyncio.create_task(control),
-            asyncio.create_task(self._maintain(store, cancels)),
+            asyncio.create_task(self._maintain(store, cancels, health)),
         ]
 
-    async def _maintain(self, store: JobStore, cancels: CancelRegistry) -> None:
-        """Heartbeat, lease renewal, and a second look at cancel flags, a few times a lease."""
+    async def _maintain(
+        self, store: JobStore, cancels: CancelRegistry, health: ProviderHealth
+    ) -> None:
+        """Heartbeat, lease renewal, a second look at cancel flags, and the provider counters,
+        a few times a lease."""
         interval_s = store.keys.lease_ttl_s / 3
         while True:
             try:
                 await store.record_worker_heartbeat(self.worker_id, self.queues)
                 for job_id in await store.renew_leases(cancels.running()):
                     cancels.cancel(job_id)
+                await health.flush_stats()
             except Exception:
                 log.warning("worker maintenance failed; retrying", exc_info=True)
             await asyncio.sleep(interval_s)
@@ -117,6 +122,8 @@ class WorkerRuntime:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._health is not None:
+            await self._health.flush_stats()
         if self._providers is not None:
             await self._providers.aclose()
         if self._redis is not None:

@@ -84,7 +84,12 @@ def test_provider_list_reports_health_error_rate_and_latency(
     stack: Stack, client: httpx.Client
 ) -> None:
     stream_events(stack.base_url, chat("FAKE{}", model="fake"))
-    providers = {p["name"]: p for p in client.get("/api/v1/llm/providers").json()["data"]}
+    deadline = time.monotonic() + 10  # workers add their counters every few seconds
+    while True:
+        providers = {p["name"]: p for p in client.get("/api/v1/llm/providers").json()["data"]}
+        if providers["fake"]["recent"]["requests"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert {"fake", "fake_backup", "demo"} <= set(providers)
     fake = providers["fake"]
     assert fake["kind"] == "openai_compatible"

@@ -39,6 +39,8 @@ async def test_opens_after_threshold_then_one_probe_closes_it(redis: FakeAsyncRe
     assert await worker_a.permission("p", "m") == "closed"
     assert await worker_a.states([("p", "m")]) == ["closed"]
 
+    await worker_a.flush_stats()
+    await worker_b.flush_stats()
     stats = await worker_a.recent("p")
     assert (stats.requests, stats.failures) == (4, 3)
     assert stats.avg_ttft_ms == 100.0
