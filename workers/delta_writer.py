@@ -22,19 +22,32 @@ class DeltaWriter:
         self._reasoning: list[str] = []
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._stored = asyncio.Event()
         self.deltas = 0
         self.content_chars = 0
         self.reasoning_chars = 0
         self._task = asyncio.create_task(self._run())
 
     def put(self, content: str, reasoning: str) -> None:
+        """Queue a delta; it goes out with the next append."""
         if self._task.done():
             self._task.result()  # the writer failed (the job ended elsewhere): stop reading
         if content:
             self._content.append(content)
         if reasoning:
             self._reasoning.append(reasoning)
+        self._stored.clear()
         self._wakeup.set()
+
+    async def put_and_store(self, content: str, reasoning: str) -> None:
+        """Queue a delta and wait until it is stored. For the first one: a reader with the rest
+        of the stream already buffered would otherwise hold the loop and delay it."""
+        self.put(content, reasoning)
+        stored = asyncio.ensure_future(self._stored.wait())
+        await asyncio.wait([stored, self._task], return_when=asyncio.FIRST_COMPLETED)
+        stored.cancel()
+        if self._task.done():
+            self._task.result()
 
     async def close(self) -> None:
         """Store everything put so far; raises what stopped the writer, if anything did."""
@@ -63,6 +76,7 @@ class DeltaWriter:
                 self.deltas += 1
                 self.content_chars += len(fields.get("content", ""))
                 self.reasoning_chars += len(fields.get("reasoning", ""))
+            self._stored.set()
             if self._closing:
                 return
 

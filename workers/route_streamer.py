@@ -110,7 +110,10 @@ class RouteStreamer:
             async for chunk in chunks:
                 if chunk.has_text:
                     ttft_s = ttft_s if ttft_s is not None else time.monotonic() - started
-                    writer.put(chunk.content, chunk.reasoning)
+                    if transcript.has_output:
+                        writer.put(chunk.content, chunk.reasoning)
+                    else:
+                        await writer.put_and_store(chunk.content, chunk.reasoning)
                     transcript.content.append(chunk.content)
                     transcript.reasoning.append(chunk.reasoning)
                 transcript.finish_reason = chunk.finish_reason or transcript.finish_reason

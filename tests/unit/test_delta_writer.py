@@ -59,3 +59,22 @@ async def test_abort_drops_what_was_not_stored() -> None:
     await writer.abort()
     assert [fields for fields, _ in store.appended] == [{"content": "a"}]
     assert writer.delivered()["deltas"] == 0
+
+
+async def test_put_and_store_returns_once_stored_or_raises_the_writers_error() -> None:
+    appended: list[dict[str, str]] = []
+
+    async def store(fields: dict[str, str], first: bool) -> None:
+        await asyncio.sleep(0.01)
+        appended.append(fields)
+
+    writer = DeltaWriter(store)
+    await writer.put_and_store("a", "")
+    assert appended == [{"content": "a"}]
+    await writer.close()
+
+    async def failing(fields: dict[str, str], first: bool) -> None:
+        raise LookupError("job ended elsewhere")
+
+    with pytest.raises(LookupError):
+        await DeltaWriter(failing).put_and_store("a", "")
