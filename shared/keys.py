@@ -47,11 +47,6 @@ class RedisKeys:
         """String holding the worker id running the job. TTL: lease_ttl_s, refreshed."""
         return f"{self.prefix}:job:{{{job_id}}}:lease"
 
-    def job_id_of_channel(self, channel: bytes) -> str:
-        """The job id inside a job channel name (the part between the braces)."""
-        start = channel.index(b"{") + 1
-        return channel[start : channel.index(b"}", start)].decode()
-
     def circuit(self, provider: str, model: str) -> tuple[str, str]:
         """Hash (state, since) and sorted set (failure times) of one circuit breaker. TTL: a
         few windows, refreshed on every state change and failure."""
