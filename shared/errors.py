@@ -62,6 +62,20 @@ class RequestTooLarge(InvalidRequest):
     http_status = 413
 
 
+class Unauthorized(GatewayError):
+    """No API key, or one that is unknown or revoked."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(GatewayError):
+    """The key is valid but may not do this (an admin route, a model it is not allowed)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class NotFound(GatewayError):
     """The thing asked for does not exist (or is not the caller's to see)."""
 

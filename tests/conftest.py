@@ -33,9 +33,14 @@ class Stack:
     log_dir: Path
     worker: Process
     gateway: Process
+    api_key: str | None = None  # sent by every client when the stack requires keys
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def client(self, timeout_s: float = 30) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        return httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=self.auth_headers)
 
 
 @pytest.fixture(scope="session")

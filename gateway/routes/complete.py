@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.responses import StreamingResponse
 
+from gateway.auth import Principal, PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.errors import validation_details
-from gateway.jobs import ANONYMOUS, Gateway
+from gateway.jobs import Gateway
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
@@ -26,8 +27,10 @@ router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 
 
 @router.post("/complete", summary="Complete a chat and return the whole answer as JSON")
-async def complete(chat: ChatRequest, request: Request, gateway: GatewayDep) -> Response:
-    spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="stream")
+async def complete(
+    chat: ChatRequest, request: Request, gateway: GatewayDep, caller: PrincipalDep
+) -> Response:
+    spec = gateway.new_spec(chat, owner=caller.key_id, kind="stream")
     feed = await gateway.start_followed(spec)
     waiting = asyncio.create_task(gateway.wait_for_end(feed))
     leaving = asyncio.create_task(_until_disconnected(request))
@@ -40,18 +43,21 @@ async def complete(chat: ChatRequest, request: Request, gateway: GatewayDep) -> 
     last = waiting.result()
     if last.type == EventType.ERROR:
         raise error_from_event(last.data)
-    job = await gateway.load(spec.id, owner=ANONYMOUS)
+    job = await gateway.load(spec.id, owner=caller.key_id)
     return JSON(completion_body(job))
 
 
 @router.post("/complete/stream", summary="Complete a chat, streamed as Server-Sent Events")
-async def stream_post(chat: ChatRequest, gateway: GatewayDep) -> StreamingResponse:
-    return await _stream(gateway, chat)
+async def stream_post(
+    chat: ChatRequest, gateway: GatewayDep, caller: PrincipalDep
+) -> StreamingResponse:
+    return await _stream(gateway, chat, caller)
 
 
 @router.get("/complete/stream", summary="Stream a completion (EventSource-friendly)")
 async def stream_get(
     gateway: GatewayDep,
+    caller: PrincipalDep,
     prompt: Annotated[str | None, Query(description="a single user message")] = None,
     messages: Annotated[str | None, Query(description="the messages as a JSON array")] = None,
     system: Annotated[str | None, Query(description="a system message put first")] = None,
@@ -71,11 +77,11 @@ async def stream_get(
         "seed": seed,
     }
     chat = chat_from_query(prompt=prompt, messages=messages, system=system, options=fields)
-    return await _stream(gateway, chat)
+    return await _stream(gateway, chat, caller)
 
 
-async def _stream(gateway: Gateway, chat: ChatRequest) -> StreamingResponse:
-    spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="stream")
+async def _stream(gateway: Gateway, chat: ChatRequest, caller: Principal) -> StreamingResponse:
+    spec = gateway.new_spec(chat, owner=caller.key_id, kind="stream")
     feed = await gateway.start_followed(spec)
     body = sse_body(feed, on_abandoned=partial(gateway.cancel, spec.id))
     return event_stream_response(body, headers={"X-Job-Id": spec.id})

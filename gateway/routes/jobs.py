@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, status
 from starlette.responses import StreamingResponse
 
+from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
-from gateway.jobs import ANONYMOUS
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
@@ -32,8 +32,8 @@ def job_body(job: Job) -> dict[str, Any]:
 @router.post(
     "", status_code=status.HTTP_202_ACCEPTED, summary="Submit a job to run in the background"
 )
-async def submit(chat: ChatRequest, gateway: GatewayDep) -> JSON:
-    spec = gateway.new_spec(chat, owner=ANONYMOUS, kind="background")
+async def submit(chat: ChatRequest, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
+    spec = gateway.new_spec(chat, owner=caller.key_id, kind="background")
     await gateway.start_background(spec)
     links = job_links(spec.id)
     return JSON(
@@ -44,14 +44,15 @@ async def submit(chat: ChatRequest, gateway: GatewayDep) -> JSON:
 
 
 @router.get("/{job_id}", summary="A job's status and, once it has ended, its result")
-async def read(job_id: str, gateway: GatewayDep) -> JSON:
-    return JSON(job_body(await gateway.load(job_id, owner=ANONYMOUS)))
+async def read(job_id: str, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
+    return JSON(job_body(await gateway.load(job_id, owner=caller.key_id)))
 
 
 @router.get("/{job_id}/events", summary="The job's events as SSE: replayed, then live")
 async def events(
     job_id: str,
     gateway: GatewayDep,
+    caller: PrincipalDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID")] = None,
 ) -> StreamingResponse:
@@ -60,7 +61,7 @@ async def events(
         if not last_event_id.isdigit():
             raise InvalidRequest("Last-Event-ID must be the seq of an event")
         after_seq = int(last_event_id)
-    job = await gateway.load(job_id, owner=ANONYMOUS)
+    job = await gateway.load(job_id, owner=caller.key_id)
     feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
     await feed.open()
     # Readers of a background job come and go; leaving does not cancel it.
@@ -68,8 +69,8 @@ async def events(
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_202_ACCEPTED, summary="Cancel a job")
-async def cancel(job_id: str, gateway: GatewayDep) -> JSON:
-    job = await gateway.load(job_id, owner=ANONYMOUS)
+async def cancel(job_id: str, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
+    job = await gateway.load(job_id, owner=caller.key_id)
     before = await gateway.cancel(job.id)
     if before is None or before.finished:
         raise JobFinished(f"job {job_id} has already ended ({before or 'expired'})")
