@@ -33,6 +33,7 @@ from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
     Process,
+    create_api_key,
     require_redis_server,
     stack_config,
     stack_env,
@@ -84,15 +85,16 @@ def direct_streamer(fake: FakeProvider) -> Streamer:
     return run
 
 
-def gateway_streamer(base_url: str) -> Streamer:
+def gateway_streamer(base_url: str, api_key: str) -> Streamer:
     url = f"{base_url}/api/v1/llm/complete/stream"
+    headers = {"Authorization": f"Bearer {api_key}"}
 
     async def run(client: httpx.AsyncClient, text: str) -> StreamResult:
         body = {"messages": [{"role": "user", "content": text}]}
         started = time.perf_counter()
         ttft = 0.0
         tokens = 0
-        async with aconnect_sse(client, "POST", url, json=body) as source:
+        async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
             async for event in source.aiter_sse():
                 if event.event == "delta":
                     found = len(TOKEN.findall(json.loads(event.data).get("content", "")))
@@ -139,13 +141,14 @@ async def throughput(
 
 
 async def worker_capacity(
-    base_url: str, fake: FakeProvider, worker: Process, streams: int
+    base_url: str, api_key: str, fake: FakeProvider, worker: Process, streams: int
 ) -> dict[str, float]:
     """Start `streams` slow background jobs at once; count how many the fake sees open."""
     process = psutil.Process(worker.popen.pid)
     idle_rss = process.memory_info().rss
     text = "capacity FAKE" + json.dumps({"tokens": 80, "token_delay_ms": 250, "tag": "capacity"})
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=headers) as client:
         submitted = await asyncio.gather(
             *(
                 client.post("/api/v1/jobs", json={"messages": [{"role": "user", "content": text}]})
@@ -221,7 +224,8 @@ async def run(quick: bool) -> None:
         worker = start_worker(env, log_dir, redis.url)
         gateway, base_url = start_gateway(env, log_dir)
         try:
-            direct, via_gateway = direct_streamer(fake), gateway_streamer(base_url)
+            api_key = create_api_key(base_url, "benchmark")
+            direct, via_gateway = direct_streamer(fake), gateway_streamer(base_url, api_key)
             requests = 100 if quick else 400
             report_ttft(
                 await ttft_samples(direct, requests), await ttft_samples(via_gateway, requests)
@@ -236,7 +240,7 @@ async def run(quick: bool) -> None:
                 print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
 
             streams = 200 if quick else 1000
-            capacity = await worker_capacity(base_url, fake, worker, streams)
+            capacity = await worker_capacity(base_url, api_key, fake, worker, streams)
             print("\nOne worker process (threads pool, one uvloop for all streams)")
             for name, value in capacity.items():
                 print(f"  {name:>18}: {value:,.1f}")

@@ -10,11 +10,15 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from gateway.errors import install_error_handlers
+from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
-from gateway.routes import complete, jobs, providers, system
+from gateway.routes import admin, complete, jobs, providers, system, usage
+from shared.accounting import Accounting
+from shared.apikeys import KeyStore
 from shared.jobstore import JobStore
+from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
 from shared.redis_client import connect_redis
@@ -38,10 +42,14 @@ def create_app(settings: Settings) -> FastAPI:
             celery=celery,
             publisher=TaskPublisher.for_settings(celery, settings, redis),
             health=ProviderHealth(redis, settings.keys, settings.circuit),
+            api_keys=KeyStore(redis, settings.keys),
+            limiter=RateLimiter(redis, settings.keys),
+            accounting=Accounting(redis, settings.keys),
         )
         await hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
             await store.load_scripts()
+            await app.state.gateway.limiter.load_scripts()
         await app.state.gateway.publisher.warm_up()
         try:
             yield
@@ -57,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (complete, jobs, providers, system):
+    for module in (complete, jobs, providers, system, admin, usage):
         app.include_router(module.router)
+    mount_graphql(app, settings)
     return app

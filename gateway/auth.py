@@ -6,6 +6,7 @@ WebSocket sends the same header names in its ``connection_init`` payload.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -14,6 +15,10 @@ from fastapi import Depends, Request
 
 from gateway.deps import GatewayDep
 from gateway.jobs import ANONYMOUS, Gateway
+from shared.apikeys import KeyRecord
+from shared.errors import Forbidden, Unauthorized
+
+ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,15 @@ class Principal:
 
     key_id: str
     is_admin: bool = False
+    key: KeyRecord | None = None  # None for the admin key and when auth is off
+
+    def check_model(self, model: str) -> None:
+        """Forbidden unless the key may use ``model``."""
+        allowed = self.key.allowed_models if self.key else None
+        if allowed is not None and model not in allowed:
+            raise Forbidden(
+                f"this API key may not use model {model!r}", details={"allowed": allowed}
+            )
 
 
 ANONYMOUS_PRINCIPAL = Principal(key_id=ANONYMOUS)
@@ -38,11 +52,30 @@ def credential_from(headers: Mapping[str, str]) -> str | None:
 
 async def authenticate(gateway: Gateway, headers: Mapping[str, str]) -> Principal:
     """The caller the headers name; raises Unauthorized when a key is required and bad."""
-    return ANONYMOUS_PRINCIPAL
+    settings = gateway.settings
+    if not settings.auth_enabled:
+        return ANONYMOUS_PRINCIPAL
+    credential = credential_from(headers)
+    if credential is None:
+        raise Unauthorized("an API key is required: Authorization: Bearer <key> or X-API-Key")
+    admin = settings.admin_key
+    if admin is not None and hmac.compare_digest(credential, admin.get_secret_value()):
+        return Principal(key_id=ADMIN, is_admin=True)
+    record = await gateway.api_keys.verify(credential)
+    if record is None:
+        raise Unauthorized("the API key is not valid (unknown or revoked)")
+    return Principal(key_id=record.id, key=record)
 
 
 async def current_principal(request: Request, gateway: GatewayDep) -> Principal:
     return await authenticate(gateway, request.headers)
 
 
+async def current_admin(caller: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not caller.is_admin:
+        raise Forbidden("this needs the admin key")
+    return caller
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AdminDep = Annotated[Principal, Depends(current_admin)]

@@ -31,8 +31,10 @@ def validation_details(exc: Any) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
 
 
-def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> JSON:
-    return JSON({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
+def error_response(error: GatewayError) -> JSON:
+    return JSON(
+        {"error": error.to_dict()}, status_code=error.http_status, headers=error.headers or None
+    )
 
 
 async def _gateway_error(_: Request, exc: Exception) -> JSON:

@@ -12,11 +12,14 @@ from redis.exceptions import RedisError
 
 from gateway.feed import JobFeed
 from gateway.hub import EventHub
+from shared.accounting import Accounting
+from shared.apikeys import KeyStore
 from shared.chat import ChatRequest
 from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import Event, EventType
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import JobStore
+from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher
 from shared.routing import plan_route
@@ -38,9 +41,15 @@ class Gateway:
     celery: Celery
     publisher: TaskPublisher
     health: ProviderHealth
+    api_keys: KeyStore
+    limiter: RateLimiter
+    accounting: Accounting
 
-    def new_spec(self, request: ChatRequest, *, owner: str, kind: JobKind) -> JobSpec:
-        """Validate the model and the deadline; raises ModelNotFound for an unserved model."""
+    def new_spec(
+        self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
+    ) -> JobSpec:
+        """Validate the model and the deadline; raises ModelNotFound for an unserved model.
+        ``job_id``: a client-chosen id (start the job with ``exclusive=True``)."""
         model, route = plan_route(self.settings, request)
         deadline_s = min(
             request.timeout_s or self.settings.job_deadline_s, self.settings.max_job_deadline_s
@@ -52,6 +61,7 @@ class Gateway:
             route=route,
             request=request,
             deadline_s=deadline_s,
+            job_id=job_id,
         )
 
     def feed(self, job_id: str, deadline_at: float, after_seq: int = 0) -> JobFeed:
@@ -64,12 +74,13 @@ class Gateway:
             after_seq=after_seq,
         )
 
-    async def start_followed(self, spec: JobSpec) -> JobFeed:
+    async def start_followed(self, spec: JobSpec, *, exclusive: bool = False) -> JobFeed:
         """Store and enqueue the job while subscribing to its events; read it with
-        ``replay=True``, which picks up anything published before the subscription held."""
+        ``replay=True``, which picks up anything published before the subscription held.
+        ``exclusive``: the id was chosen by the client; Conflict if it is in use."""
         feed = self.feed(spec.id, spec.deadline_at)
         opened, queued = await asyncio.gather(
-            feed.open(), self._store_and_enqueue(spec), return_exceptions=True
+            feed.open(), self._store_and_enqueue(spec, exclusive), return_exceptions=True
         )
         if isinstance(opened, BaseException):
             await feed.close()
@@ -81,14 +92,14 @@ class Gateway:
             raise queued
         return feed
 
-    async def start_background(self, spec: JobSpec) -> None:
-        await self._store_and_enqueue(spec)
+    async def start_background(self, spec: JobSpec, *, exclusive: bool = False) -> None:
+        await self._store_and_enqueue(spec, exclusive)
 
-    async def _store_and_enqueue(self, spec: JobSpec) -> None:
+    async def _store_and_enqueue(self, spec: JobSpec, exclusive: bool = False) -> None:
         queue = self.settings.interactive_queue
         entry = self.publisher.same_redis_entry(spec.id, queue)
         try:
-            await self.store.create(spec, enqueue=entry)
+            await self.store.create(spec, enqueue=entry, exclusive=exclusive)
         except (RedisError, OSError) as exc:
             raise ServiceUnavailable("Redis is not reachable; try again shortly") from exc
         if entry is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from shared.usage import Usage
 
 
 class ProviderTimeouts(BaseModel):
@@ -75,6 +78,40 @@ class CircuitConfig(BaseModel):
     window_s: float = Field(60.0, gt=0)
     open_s: float = Field(30.0, gt=0, description="how long it stays open before a probe")
     probe_timeout_s: float = Field(60.0, gt=0, description="a probe that never reports expires")
+
+
+class Price(BaseModel):
+    """USD per million tokens for one provider model, from a date on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: date = date(1970, 1, 1)
+    input_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(None, ge=0, description="default: input")
+    output_per_mtok: float = Field(ge=0)
+    reasoning_per_mtok: float | None = Field(None, ge=0, description="default: output")
+
+    def cost(self, usage: Usage) -> float:
+        """The job's cost in USD: cached prompt tokens and reasoning tokens at their rates."""
+        cached = min(usage.cached_tokens, usage.prompt_tokens)
+        reasoning = min(usage.reasoning_tokens, usage.completion_tokens)
+        cached_rate = self.cached_input_per_mtok
+        cached_rate = self.input_per_mtok if cached_rate is None else cached_rate
+        reasoning_rate = self.reasoning_per_mtok
+        reasoning_rate = self.output_per_mtok if reasoning_rate is None else reasoning_rate
+        total = (
+            (usage.prompt_tokens - cached) * self.input_per_mtok
+            + cached * cached_rate
+            + (usage.completion_tokens - reasoning) * self.output_per_mtok
+            + reasoning * reasoning_rate
+        )
+        return round(total / 1_000_000, 10)
+
+
+def price_at(prices: list[Price], day: date) -> Price | None:
+    """The entry in force on ``day``: the latest ``effective_from`` not after it."""
+    in_force = [p for p in prices if p.effective_from <= day]
+    return max(in_force, key=lambda p: p.effective_from) if in_force else None
 
 
 DEMO_PROVIDER = "demo"

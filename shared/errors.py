@@ -16,10 +16,13 @@ class GatewayError(Exception):
     http_status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers or {}
 
     @property
     def graphql_code(self) -> str:
@@ -62,6 +65,25 @@ class RequestTooLarge(InvalidRequest):
     http_status = 413
 
 
+class QueryInvalid(InvalidRequest):
+    """A GraphQL document that does not validate: an unknown field, a wrong variable type..."""
+
+    code = "graphql_validation_failed"
+    http_status = 400
+
+
+class QuerySyntaxError(QueryInvalid):
+    """A GraphQL document that does not parse."""
+
+    code = "graphql_parse_failed"
+
+
+class QueryTooComplex(QueryInvalid):
+    """A GraphQL operation nested deeper, or costing more, than the server allows."""
+
+    code = "query_too_complex"
+
+
 class Unauthorized(GatewayError):
     """No API key, or one that is unknown or revoked."""
 
@@ -74,6 +96,21 @@ class Forbidden(GatewayError):
 
     code = "forbidden"
     http_status = 403
+
+
+class BudgetExceeded(GatewayError):
+    """The API key has spent its budget for the period."""
+
+    code = "budget_exceeded"
+    http_status = 402
+
+
+class RateLimited(GatewayError):
+    """A limit of the API key is reached; ``Retry-After`` says when to come back."""
+
+    code = "rate_limited"
+    http_status = 429
+    retryable = True
 
 
 class NotFound(GatewayError):

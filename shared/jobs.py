@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.usage import Usage
 
 
 class JobStatus(StrEnum):
@@ -27,19 +28,6 @@ class JobStatus(StrEnum):
 
 # "stream": a client is reading it live and leaving cancels it; "background": only DELETE does.
 JobKind = Literal["stream", "background"]
-
-
-class Usage(BaseModel):
-    """Token counts as the provider reported them (``estimated`` when it reported none)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    estimated: bool = False
 
 
 class Timings(BaseModel):
@@ -64,6 +52,9 @@ class JobSpec(BaseModel):
     request: ChatRequest
     created_at: float
     deadline_at: float
+    # What admission charged the key, so the worker can correct it with the real usage.
+    tokens_estimate: int = 0
+    tokens_per_minute: int | None = None
 
     @classmethod
     def new(
@@ -75,10 +66,13 @@ class JobSpec(BaseModel):
         route: list[RouteStep],
         request: ChatRequest,
         deadline_s: float,
+        job_id: str | None = None,
     ) -> JobSpec:
+        """A spec created now; ``job_id`` is a client-chosen id (GraphQL's ``streamId``), else a
+        random one."""
         now = time.time()
         return cls(
-            id=uuid.uuid4().hex,
+            id=job_id or uuid.uuid4().hex,
             owner=owner,
             kind=kind,
             model=model,

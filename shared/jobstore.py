@@ -13,10 +13,13 @@ from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
+from shared.errors import Conflict
 from shared.events import Event, EventType, encode_body
-from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings, Usage
+from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
+from shared.usage import Usage
 
 
 def _script(name: str) -> str:
@@ -50,13 +53,30 @@ class JobStore:
         for script in (self._append, self._claim, self._cancel):
             script.sha = await self.redis.script_load(script.script)
 
-    async def create(self, spec: JobSpec, *, enqueue: tuple[str, bytes] | None = None) -> None:
+    async def create(
+        self,
+        spec: JobSpec,
+        *,
+        enqueue: tuple[str, bytes] | None = None,
+        exclusive: bool = False,
+    ) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it.
         ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
-        exactly when it is stored, in one round trip."""
+        exactly when it is stored, in one round trip.
+
+        ``exclusive`` is for ids a client chose: the job is created only if neither its hash nor
+        its event stream exists, else Conflict. WATCH makes the check and the transaction one
+        atomic step (a concurrent creator makes EXEC fail); random ids skip the extra round trip.
+        """
         key = self.keys.job(spec.id)
         ttl_s = int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
+        in_use = Conflict(f"the id {spec.id!r} is already in use; choose another")
         async with self.redis.pipeline(transaction=True) as pipe:
+            if exclusive:
+                await pipe.watch(key, self.keys.job_events(spec.id))
+                if await pipe.exists(key, self.keys.job_events(spec.id)):
+                    raise in_use
+                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             pipe.hset(
                 key,
                 mapping={"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0},
@@ -64,7 +84,10 @@ class JobStore:
             pipe.expire(key, ttl_s)
             if enqueue is not None:
                 pipe.lpush(*enqueue)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except WatchError as exc:
+                raise in_use from exc
 
     async def append(
         self,
@@ -86,6 +109,8 @@ class JobStore:
             self.events_max_len,
             self.keys.result_ttl_s,
             self.keys.events_ttl_s,
+            self.keys.running_jobs_prefix,
+            job_id,
         ]
         for name, value in (job_fields or {}).items():
             args += (name, value)

@@ -62,6 +62,39 @@ class RedisKeys:
         """JSON list of the model ids the provider's /models returned. TTL: models_cache_ttl_s."""
         return f"{self.prefix}:pmodels:{provider}"
 
+    def limit(self, key_id: str, kind: str) -> str:
+        """GCRA theoretical arrival time (unix s) of a key's ``requests`` or ``tokens`` per
+        minute. TTL: two minutes, refreshed on each admission."""
+        return f"{self.prefix}:limit:{key_id}:{kind}"
+
+    def running_jobs(self, key_id: str) -> str:
+        """Sorted set of a key's unfinished jobs, scored by deadline (unix s). TTL: the latest
+        deadline plus a minute; a job leaves it when its last event is stored."""
+        return f"{self.prefix}:limit:{key_id}:jobs"
+
+    @property
+    def running_jobs_prefix(self) -> str:
+        """``running_jobs(key_id)`` is this + key id + ``:jobs`` (for the append script)."""
+        return f"{self.prefix}:limit:"
+
+    def usage_day(self, day: str) -> str:
+        """Hash of one UTC day's usage sums, fields ``key|model|provider|metric``. TTL: 400
+        days."""
+        return f"{self.prefix}:usage:{day}"
+
+    def spend(self, key_id: str, period: str) -> str:
+        """A key's spend in USD in one period (``2026-11-24`` or ``2026-11``). TTL: 400 days."""
+        return f"{self.prefix}:spend:{key_id}:{period}"
+
+    def api_key(self, key_id: str) -> str:
+        """JSON of one client API key (settings and the secret's hash). No TTL."""
+        return f"{self.prefix}:apikey:{key_id}"
+
+    @property
+    def api_key_index(self) -> str:
+        """Set of every API key id. No TTL."""
+        return f"{self.prefix}:apikeys"
+
     @property
     def circuit_channel(self) -> str:
         """Pub/sub channel announcing circuit state changes as ``provider|model=state``."""

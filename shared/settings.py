@@ -18,6 +18,7 @@ from shared.config import (
     DEMO_MODEL,
     CircuitConfig,
     ModelConfig,
+    Price,
     ProviderConfig,
     with_builtin_demo,
 )
@@ -62,9 +63,24 @@ class Settings(BaseSettings):
     result_ttl_s: int = Field(86_400, ge=60)
     events_ttl_s: int = Field(3600, ge=60)
 
+    # Access
+    auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
+    admin_key: SecretStr | None = Field(None, description="LLM_GATEWAY_ADMIN_KEY; manages keys")
+
     # Gateway
     keepalive_interval_s: float = Field(15.0, gt=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    # GraphQL (/graphql)
+    graphql_explorer: bool = Field(
+        True, description="GraphiQL at GET /graphql; turn off in production (introspection stays)"
+    )
+    graphql_max_document_chars: int = Field(16_384, ge=1024, description="query text size cap")
+    # The standard introspection query nests 15 deep and costs about 9,000.
+    graphql_max_depth: int = Field(15, ge=3, description="nesting of fields in one operation")
+    graphql_max_cost: int = Field(
+        10_000, ge=100, description="1 a field, x5 per list around it, 1,000 a completion"
+    )
 
     # Worker
     worker_concurrency: int = Field(
@@ -72,6 +88,8 @@ class Settings(BaseSettings):
     )
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
+    # provider -> upstream model -> prices over time
+    prices: dict[str, dict[str, list[Price]]] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     default_model: str | None = None

@@ -14,6 +14,7 @@ from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
     Process,
+    create_api_key,
     require_redis_server,
     stack_config,
     stack_env,
@@ -34,6 +35,11 @@ class Stack:
     worker: Process
     gateway: Process
     api_key: str | None = None  # sent by every client when the stack requires keys
+
+    @property
+    def key_id(self) -> str:
+        """The owner of the jobs this stack's key starts (keys read lgw-<id>-<secret>)."""
+        return self.api_key.split("-")[1] if self.api_key else "anonymous"
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -74,8 +80,11 @@ def stack(
         worker.stop()
         raise
     client = redis.Redis.from_url(redis_url)
+    api_key = create_api_key(base_url, "tests")
     try:
-        yield Stack(base_url, redis_url, client, fake_provider, env, log_dir, worker, gateway)
+        yield Stack(
+            base_url, redis_url, client, fake_provider, env, log_dir, worker, gateway, api_key
+        )
     finally:
         gateway.stop()
         worker.stop()

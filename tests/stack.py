@@ -23,6 +23,7 @@ from tests.fakes.provider import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "fake-provider-test-key"
+ADMIN_KEY = "test-admin-key-not-for-production"
 
 
 def require_redis_server() -> EmbeddedRedis:
@@ -107,6 +108,34 @@ def adapter_config(fake: FakeProvider) -> dict[str, Any]:
     return {"providers": providers, "models": models}
 
 
+# USD per million tokens; an older entry proves the one in force is chosen by date.
+PRICES: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "fake": {
+        "fake-model": [
+            {"effective_from": "2020-01-01", "input_per_mtok": 9, "output_per_mtok": 9},
+            {
+                "effective_from": "2025-01-01",
+                "input_per_mtok": 1.5,
+                "cached_input_per_mtok": 0.5,
+                "output_per_mtok": 6,
+            },
+        ]
+    },
+    "deepseek": {
+        "deepseek-chat": [
+            {"input_per_mtok": 0.28, "cached_input_per_mtok": 0.028, "output_per_mtok": 0.42}
+        ],
+        "deepseek-reasoner": [{"input_per_mtok": 0.55, "output_per_mtok": 2.19}],
+    },
+    "openrouter": {"anthropic/claude-3.5-sonnet": [{"input_per_mtok": 3, "output_per_mtok": 15}]},
+    "anthropic": {
+        "claude-sonnet-4-20250514": [
+            {"input_per_mtok": 3, "cached_input_per_mtok": 0.3, "output_per_mtok": 15}
+        ]
+    },
+}
+
+
 def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str, Any]:
     """Providers and models of the test stack, all served by the one fake provider.
 
@@ -118,6 +147,7 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
         "keepalive_interval_s": keepalive_interval_s,
         "default_model": "fake",
         "circuit": {"failure_threshold": 3, "window_s": 30, "open_s": 1.5, "probe_timeout_s": 5},
+        "prices": PRICES,
         "providers": {
             "fake": openai_style(fake),
             "fake_backup": openai_style(fake),
@@ -218,6 +248,7 @@ def stack_env(redis_url: str, config: Path) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "LLM_GATEWAY_CONFIG": str(config),
         "FAKE_PROVIDER_KEY": FAKE_KEY,
+        "LLM_GATEWAY_ADMIN_KEY": ADMIN_KEY,
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -247,10 +278,23 @@ def start_gateway(env: dict[str, str], log_dir: Path, name: str = "gateway") -> 
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{base_url}/api/v1/health/ready", timeout=1).status_code == 200:
                 return process, base_url
         except httpx.HTTPError:
             pass
         if process.popen.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"gateway did not become healthy:\n{process.tail()}")
         time.sleep(0.05)
+
+
+def create_api_key(base_url: str, name: str, **settings: Any) -> str:
+    """A new client key, made through the admin API as an operator would."""
+    response = httpx.post(
+        f"{base_url}/api/v1/admin/keys",
+        json={"name": name, **settings},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    key: str = response.json()["key"]
+    return key

@@ -15,8 +15,9 @@ from shared.errors import (
     ProviderRejected,
 )
 from shared.events import EventType
-from shared.jobs import JobSpec, Usage
+from shared.jobs import JobSpec
 from shared.provider_health import ProviderHealth
+from shared.usage import Usage
 from workers.delta_writer import DeltaWriter
 from workers.fallback import Move, attempt_record, next_move
 from workers.job_events import JobEvents

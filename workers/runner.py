@@ -9,12 +9,16 @@ import time
 import orjson
 from redis.exceptions import RedisError
 
+from shared.accounting import Accounting, utc_day
+from shared.config import price_at
 from shared.errors import DeadlineExceeded, GatewayError, ServiceUnavailable, WorkerLost
 from shared.events import EventType
-from shared.jobs import JobSpec, JobStatus, Usage
+from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import Claim, JobStore
+from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.settings import Settings
+from shared.usage import Usage
 from workers.cancel import CancelRegistry
 from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
@@ -34,11 +38,15 @@ class JobRunner:
         providers: ProviderPool,
         cancels: CancelRegistry,
         health: ProviderHealth,
+        limiter: RateLimiter,
+        accounting: Accounting,
         worker_id: str,
     ) -> None:
+        self.accounting = accounting
         self.settings = settings
         self.store = store
         self.health = health
+        self.limiter = limiter
         self.providers = providers
         self.cancels = cancels
         self.worker_id = worker_id
@@ -117,6 +125,14 @@ class JobRunner:
         }
         step = transcript.step
         assert step is not None
+        price = price_at(
+            self.settings.prices.get(step.provider, {}).get(step.model, []), utc_day(time.time())
+        )
+        cost = price.cost(usage) if price else None
+        if spec.tokens_per_minute and not usage.estimated:
+            await self.limiter.correct_tokens(
+                spec.owner, spec.tokens_per_minute, usage.total_tokens - spec.tokens_estimate
+            )
         await events.append(
             EventType.DONE,
             {
@@ -124,7 +140,7 @@ class JobRunner:
                 "provider": step.provider,
                 "model": step.model,
                 "usage": usage_json,
-                "cost": None,
+                "cost": cost,
             },
             ends_as=JobStatus.SUCCEEDED,
             job_fields={
@@ -132,8 +148,12 @@ class JobRunner:
                 "provider_model": step.model,
                 "result": orjson.dumps(result).decode(),
                 "usage": orjson.dumps(usage_json).decode(),
+                **({"cost": cost} if cost is not None else {}),
                 "finished_at": time.time(),
             },
+        )
+        await self.accounting.record(
+            owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
         )
 
     async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:

@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
+from shared.accounting import Accounting
 from shared.jobstore import JobStore
+from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
@@ -87,6 +89,8 @@ class WorkerRuntime:
             providers=self._providers,
             cancels=cancels,
             health=health,
+            limiter=RateLimiter(self._redis, settings.keys),
+            accounting=Accounting(self._redis, settings.keys),
             worker_id=self.worker_id,
         )
         await store.record_worker_heartbeat(self.worker_id, self.queues)

@@ -93,6 +93,14 @@ def worker(
     )
 
 
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL) that /graphql serves."""
+    from gateway.graphql import sdl
+
+    typer.echo(sdl(), nl=False)
+
+
 def main() -> None:
     app()
 

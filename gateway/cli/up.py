@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
 from rich.console import Console
 
 from gateway.cli.redis_server import EmbeddedRedis, free_port, start_embedded_redis
+from shared.apikeys import KeySettings, KeyStore
+from shared.settings import Settings, load_settings
 
 STOP_TIMEOUT_S = 15.0
 
@@ -53,7 +58,7 @@ def wait_until_healthy(url: str, children: list[Child], timeout_s: float) -> boo
         if any(child.process.poll() is not None for child in children):
             return False
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/api/v1/health/ready", timeout=2).status_code == 200:
                 return True
         time.sleep(0.2)
     return False
@@ -94,6 +99,11 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
         env = {**os.environ, "REDIS_URL": redis_url}
         if config is not None:
             env["LLM_GATEWAY_CONFIG"] = str(config.resolve())
+        settings = load_settings(config, redis_url=redis_url)
+        access = None
+        if settings.auth_enabled:
+            access = DevAccess.create(settings, env.get("LLM_GATEWAY_ADMIN_KEY"))
+            env["LLM_GATEWAY_ADMIN_KEY"] = access.admin_key
         cli = [sys.executable, "-m", "gateway.cli.main"]
         children = [
             spawn("gateway", [*cli, "gateway", "--host", host, "--port", str(port)], env),
@@ -126,7 +136,7 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
                 if not stopping:
                     console.print("[red]The gateway did not become healthy; stopping.[/]")
                 return 1
-            print_banner(console, base_url, flower_url)
+            print_banner(console, base_url, flower_url, access)
             while not stopping and all(c.process.poll() is None for c in children):
                 time.sleep(0.2)
             if not stopping:
@@ -139,12 +149,45 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
             stop_children(children, console)
 
 
-def print_banner(console: Console, base_url: str, flower_url: str | None) -> None:
+@dataclass(frozen=True)
+class DevAccess:
+    """The keys a local run hands out: the admin key, and a client key to try things with."""
+
+    admin_key: str
+    dev_key: str
+    admin_key_generated: bool
+
+    @classmethod
+    def create(cls, settings: Settings, admin_key: str | None) -> DevAccess:
+        async def new_dev_key() -> str:
+            redis = Redis.from_url(settings.redis_url)
+            try:
+                store = KeyStore(redis, settings.keys)
+                _, plaintext = await store.create(KeySettings(name="development (llm-gateway up)"))
+                return plaintext
+            finally:
+                await redis.aclose()
+
+        generated = admin_key is None
+        return cls(admin_key or secrets.token_urlsafe(24), asyncio.run(new_dev_key()), generated)
+
+
+def print_banner(
+    console: Console, base_url: str, flower_url: str | None, access: DevAccess | None
+) -> None:
     console.print(f"\n[bold green]llm-gateway is up[/] at {base_url}")
     console.print(f"  API docs:  {base_url}/docs")
-    console.print(f"  Health:    {base_url}/api/v1/health")
+    console.print(f"  Health:    {base_url}/api/v1/health/ready")
     if flower_url:
         console.print(f"  Flower:    {flower_url}")
+    auth = ""
+    if access is not None:
+        console.print(f"\n  API key (development): {access.dev_key}")
+        if access.admin_key_generated:
+            console.print(f"  Admin key (this run):  {access.admin_key}")
+        auth = f" -H 'Authorization: Bearer {access.dev_key}'"
     console.print("\nTry it:")
-    console.print(f"  curl -N '{base_url}/api/v1/llm/complete/stream?prompt=Hello'", soft_wrap=True)
+    console.print(
+        f"  curl -N{auth} '{base_url}/api/v1/llm/complete/stream?prompt=Hello'", soft_wrap=True
+    )
     console.print("\nCtrl-C stops everything.\n")

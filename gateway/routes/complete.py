@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.responses import StreamingResponse
 
+from gateway.admission import admit
 from gateway.auth import Principal, PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.errors import validation_details
@@ -30,7 +31,8 @@ router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 async def complete(
     chat: ChatRequest, request: Request, gateway: GatewayDep, caller: PrincipalDep
 ) -> Response:
-    spec = gateway.new_spec(chat, owner=caller.key_id, kind="stream")
+    admission = await admit(gateway, caller, chat, kind="stream")
+    spec = admission.spec
     feed = await gateway.start_followed(spec)
     waiting = asyncio.create_task(gateway.wait_for_end(feed))
     leaving = asyncio.create_task(_until_disconnected(request))
@@ -44,7 +46,7 @@ async def complete(
     if last.type == EventType.ERROR:
         raise error_from_event(last.data)
     job = await gateway.load(spec.id, owner=caller.key_id)
-    return JSON(completion_body(job))
+    return JSON(completion_body(job), headers=admission.headers)
 
 
 @router.post("/complete/stream", summary="Complete a chat, streamed as Server-Sent Events")
@@ -81,10 +83,11 @@ async def stream_get(
 
 
 async def _stream(gateway: Gateway, chat: ChatRequest, caller: Principal) -> StreamingResponse:
-    spec = gateway.new_spec(chat, owner=caller.key_id, kind="stream")
+    admission = await admit(gateway, caller, chat, kind="stream")
+    spec = admission.spec
     feed = await gateway.start_followed(spec)
     body = sse_body(feed, on_abandoned=partial(gateway.cancel, spec.id))
-    return event_stream_response(body, headers={"X-Job-Id": spec.id})
+    return event_stream_response(body, headers={"X-Job-Id": spec.id, **admission.headers})
 
 
 def chat_from_query(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, status
 from starlette.responses import StreamingResponse
 
+from gateway.admission import admit
 from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
@@ -33,13 +34,14 @@ def job_body(job: Job) -> dict[str, Any]:
     "", status_code=status.HTTP_202_ACCEPTED, summary="Submit a job to run in the background"
 )
 async def submit(chat: ChatRequest, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
-    spec = gateway.new_spec(chat, owner=caller.key_id, kind="background")
+    admission = await admit(gateway, caller, chat, kind="background")
+    spec = admission.spec
     await gateway.start_background(spec)
     links = job_links(spec.id)
     return JSON(
         {"id": spec.id, "status": "queued", "model": spec.model, "links": links},
         status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": links["self"]},
+        headers={"Location": links["self"], **admission.headers},
     )
 
 

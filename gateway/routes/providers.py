@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter
 
+from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.jobs import Gateway
 from shared.errors import ProviderError, ProviderNotFound
@@ -19,14 +20,14 @@ UPSTREAM_TIMEOUT_S = 5.0
 
 
 @router.get("", summary="Providers with health, circuit state, error rate and latency")
-async def list_providers(gateway: GatewayDep) -> dict[str, Any]:
+async def list_providers(gateway: GatewayDep, _: PrincipalDep) -> dict[str, Any]:
     names = list(gateway.settings.providers)
     reports = await asyncio.gather(*(provider_report(gateway, name) for name in names))
     return {"object": "list", "data": reports}
 
 
 @router.get("/{provider}/models", summary="Configured models, and the provider's own list")
-async def provider_models(provider: str, gateway: GatewayDep) -> dict[str, Any]:
+async def provider_models(provider: str, gateway: GatewayDep, _: PrincipalDep) -> dict[str, Any]:
     config = gateway.settings.providers.get(provider)
     if config is None:
         raise ProviderNotFound(f"no provider {provider!r}; GET /api/v1/llm/providers lists them")

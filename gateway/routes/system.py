@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.jobs import Gateway
 from gateway.responses import JSON
@@ -23,8 +24,17 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health", summary="Gateway, Redis, broker and workers")
-async def health(gateway: GatewayDep) -> JSON:
+@router.get("/health/ready", summary="Readiness for probes: 200 or 503, no details, no key")
+async def ready(gateway: GatewayDep) -> JSON:
+    checks = await asyncio.gather(
+        _check_redis(gateway), _check_broker(gateway), _check_workers(gateway)
+    )
+    ok = gateway.hub.healthy and all(check["ok"] for check in checks)
+    return JSON({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+
+@router.get("/health", summary="Gateway, Redis, broker, workers and providers, in detail")
+async def health(gateway: GatewayDep, _: PrincipalDep) -> JSON:
     redis_check, broker_check, workers_check = await asyncio.gather(
         _check_redis(gateway), _check_broker(gateway), _check_workers(gateway)
     )
@@ -45,7 +55,7 @@ async def health(gateway: GatewayDep) -> JSON:
 
 
 @router.get("/llm/models", summary="The models this gateway serves")
-async def models(gateway: GatewayDep) -> dict[str, Any]:
+async def models(gateway: GatewayDep, _: PrincipalDep) -> dict[str, Any]:
     settings = gateway.settings
     enabled = set(settings.enabled_models())
     return {

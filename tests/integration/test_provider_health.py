@@ -27,9 +27,9 @@ def second_worker(stack: Stack) -> Iterator[None]:
         worker.stop()
 
 
-def stream_events(base_url: str, body: dict[str, Any]) -> list[Any]:
+def stream_events(stack: Stack, body: dict[str, Any]) -> list[Any]:
     with (
-        httpx.Client(base_url=base_url, timeout=30) as client,
+        stack.client() as client,
         connect_sse(client, "POST", STREAM_URL, json=body) as source,
     ):
         return list(source.iter_sse())
@@ -49,7 +49,7 @@ def test_circuit_opens_is_shared_by_all_workers_then_probes_and_closes(
     failing = new_tag()
     failing_prompt = "FAKE:fake-c" + json.dumps({"status": 503, "tag": failing})
     for _ in range(3):  # the test stack opens a circuit after 3 failures
-        events = stream_events(stack.base_url, chat(failing_prompt, model="guarded"))
+        events = stream_events(stack, chat(failing_prompt, model="guarded"))
         assert events[-1].event == "done"  # fallback still served every one of them
     assert circuit_of(client, "fake", "fake-c") == "open"
     assert len(stack.fake.requests(failing)) == 3
@@ -59,9 +59,7 @@ def test_circuit_opens_is_shared_by_all_workers_then_probes_and_closes(
     prompt = "FAKE:fake-c" + json.dumps({"tag": skipped})
     with ThreadPoolExecutor(8) as pool:
         runs = list(
-            pool.map(
-                lambda _: stream_events(stack.base_url, chat(prompt, model="guarded")), range(8)
-            )
+            pool.map(lambda _: stream_events(stack, chat(prompt, model="guarded")), range(8))
         )
     assert all(run[-1].event == "done" for run in runs)
     assert all(data(run[0])["provider"] == "fake_backup" for run in runs)
@@ -72,9 +70,7 @@ def test_circuit_opens_is_shared_by_all_workers_then_probes_and_closes(
 
     time.sleep(1.6)  # open_s in the test stack is 1.5 s: the next request probes
     probe = new_tag()
-    events = stream_events(
-        stack.base_url, chat("FAKE:fake-c" + json.dumps({"tag": probe}), model="guarded")
-    )
+    events = stream_events(stack, chat("FAKE:fake-c" + json.dumps({"tag": probe}), model="guarded"))
     assert data(events[0])["provider"] == "fake"
     assert len(stack.fake.requests(probe)) == 1
     assert circuit_of(client, "fake", "fake-c") == "closed"
@@ -83,7 +79,7 @@ def test_circuit_opens_is_shared_by_all_workers_then_probes_and_closes(
 def test_provider_list_reports_health_error_rate_and_latency(
     stack: Stack, client: httpx.Client
 ) -> None:
-    stream_events(stack.base_url, chat("FAKE{}", model="fake"))
+    stream_events(stack, chat("FAKE{}", model="fake"))
     deadline = time.monotonic() + 10  # workers add their counters every few seconds
     while True:
         providers = {p["name"]: p for p in client.get("/api/v1/llm/providers").json()["data"]}

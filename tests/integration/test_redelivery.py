@@ -28,7 +28,7 @@ async def orphan_job(stack: Stack, *, streamed: bool) -> str:
         {"messages": [{"role": "user", "content": directive(tokens=6)}]}
     )
     spec = JobSpec.new(
-        owner="anonymous",
+        owner=stack.key_id,
         kind="background",
         model="fake",
         request=request,

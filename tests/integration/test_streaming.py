@@ -235,7 +235,9 @@ async def test_a_burst_beyond_redis_pool_defaults_streams_completely(stack: Stac
         return content_of(events)
 
     limits = httpx.Limits(max_connections=300)
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, timeout=60, limits=limits, headers=stack.auth_headers
+    ) as client:
         texts = await asyncio.gather(*(one(client) for _ in range(250)))
     assert texts == [expected_text(40)] * 250
 

@@ -26,7 +26,7 @@ def wait_healthy(base_url: str, process: subprocess.Popen[str], timeout_s: float
     while time.monotonic() < deadline:
         assert process.poll() is None, "llm-gateway up exited early"
         try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{base_url}/api/v1/health/ready", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -57,8 +57,22 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 2  # gateway and worker (and redis-server when on the PATH)
 
+        output, found = "", None
+        deadline = time.monotonic() + 15  # `up` prints its banner once it sees the gateway up
+        while found is None and time.monotonic() < deadline:
+            log.seek(0)
+            output = log.read()
+            found = re.search(r"API key \(development\): (lgw-\S+)", output)
+            time.sleep(0.1)
+        assert found, output
+        dev_key = found.group(1)
+        auth = f"-H 'Authorization: Bearer {dev_key}'"
+        assert f"curl -N {auth} '{base_url}/api/v1/llm/complete/stream?prompt=Hello'" in output
+        assert httpx.get(f"{base_url}/api/v1/llm/models", timeout=5).status_code == 401
+
+        headers = {"Authorization": f"Bearer {dev_key}"}
         with (
-            httpx.Client(base_url=base_url, timeout=30) as client,
+            httpx.Client(base_url=base_url, timeout=30, headers=headers) as client,
             connect_sse(
                 client, "GET", "/api/v1/llm/complete/stream", params={"prompt": "Hello there"}
             ) as source,
@@ -67,10 +81,6 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         assert events[-1].event == "done"
         assert "demo provider" in content_of(events)
         assert content_of(events).endswith("You said: Hello there")
-
-        log.seek(0)
-        output = log.read()
-        assert f"curl -N '{base_url}/api/v1/llm/complete/stream?prompt=Hello'" in output
         if redis_kind == "fakeredis":
             assert re.search(r"fakeredis.*trying", output, re.S)
 

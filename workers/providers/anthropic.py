@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.chat import ChatMessage
 from shared.config import ProviderConfig
-from shared.jobs import Usage
+from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
 from workers.providers.http_errors import from_error_event
 from workers.providers.sse import SSEFrame

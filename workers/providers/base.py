@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from shared.chat import ChatRequest
 from shared.config import ProviderConfig
-from shared.jobs import Usage
+from shared.usage import Usage
 
 
 @dataclass(frozen=True, slots=True)

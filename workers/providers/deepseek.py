@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import ProviderConfig
 from shared.errors import ProviderUnavailable, StreamInterrupted
-from shared.jobs import Usage
+from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
 from workers.providers.openai_compatible import (
     ChatCompletionsParser,

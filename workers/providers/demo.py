@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import ProviderConfig
-from shared.jobs import Usage
+from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
 
 REPLY = (

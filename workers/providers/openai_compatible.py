@@ -13,7 +13,7 @@ from shared.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from shared.jobs import Usage
+from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
 from workers.providers.http_errors import error_message
 from workers.providers.sse import SSEFrame

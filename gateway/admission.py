@@ -1,0 +1,79 @@
+"""Admission: everything a request must pass before it becomes a job, for every front end.
+
+Model routing, the key's allowed models, its rate limits and its budget are checked here, so
+REST, GraphQL and the OpenAI-compatible API hold them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.auth import Principal
+from gateway.jobs import Gateway
+from shared.apikeys import KeyRecord
+from shared.chat import ChatRequest
+from shared.errors import BudgetExceeded, RateLimited
+from shared.jobs import JobKind, JobSpec
+from shared.limits import estimate_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An accepted request: the job to run, and headers to answer with (limits, warnings)."""
+
+    spec: JobSpec
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def admit(
+    gateway: Gateway,
+    caller: Principal,
+    chat: ChatRequest,
+    *,
+    kind: JobKind,
+    job_id: str | None = None,
+) -> Admission:
+    """The job for this request; raises the error that refuses it otherwise. ``job_id``: a
+    client-chosen id (GraphQL's ``streamId``)."""
+    spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id)
+    for model in [spec.model, *(chat.models or [])]:
+        caller.check_model(model)
+    if caller.key is None:
+        return Admission(spec)
+    budget_headers = await check_budget(gateway, caller.key)
+    limits = caller.key.limits
+    tokens = estimate_tokens(chat)
+    decision = await gateway.limiter.admit(
+        caller.key_id, limits, job_id=spec.id, deadline_at=spec.deadline_at, tokens=tokens
+    )
+    if not decision.admitted:
+        raise RateLimited(
+            f"the API key's {decision.refused_by} limit is reached; "
+            f"retry in {decision.retry_after_s:.1f} s",
+            details={"limit": decision.refused_by, "retry_after_s": decision.retry_after_s},
+            headers=decision.headers(),
+        )
+    spec = spec.model_copy(
+        update={"tokens_estimate": tokens, "tokens_per_minute": limits.tokens_per_minute}
+    )
+    return Admission(spec, {**decision.headers(), **budget_headers})
+
+
+async def check_budget(gateway: Gateway, key: KeyRecord) -> dict[str, str]:
+    """Refuse a request once the key has spent its budget; warn from the soft limit on. A
+    stream already running when the budget is crossed finishes (its cost is counted)."""
+    budget = key.budget
+    if budget is None:
+        return {}
+    spent = await gateway.accounting.spent(key.id, budget.period)
+    if spent >= budget.limit_usd:
+        raise BudgetExceeded(
+            f"the API key has spent its {budget.period}ly budget of {budget.limit_usd} USD",
+            details={"spent_usd": round(spent, 6), "limit_usd": budget.limit_usd},
+        )
+    headers = {"x-budget-remaining-usd": f"{budget.limit_usd - spent:.6f}"}
+    if spent >= budget.warn_at_fraction * budget.limit_usd:
+        headers["x-budget-warning"] = (
+            f"spent {spent:.4f} of {budget.limit_usd} USD this {budget.period}"
+        )
+    return headers

@@ -1,0 +1,83 @@
+"""GraphQL errors from the shared error tree: ``extensions.code`` is the error's ``graphql_code``.
+
+Every error a client sees goes through ``format_error``: gateway errors keep their message, code,
+``retryable`` and details; a document that does not parse or validate gets GRAPHQL_PARSE_FAILED or
+GRAPHQL_VALIDATION_FAILED; Redis trouble is SERVICE_UNAVAILABLE; anything else is INTERNAL_ERROR
+with a fixed message (its text may hold internals, so it is logged, not sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ariadne import unwrap_graphql_error
+from graphql import GraphQLError, GraphQLSyntaxError
+from redis.exceptions import RedisError
+from starlette.responses import JSONResponse
+
+from shared.errors import GatewayError, QueryInvalid, QuerySyntaxError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+# Ariadne logs every error of every request; this logger keeps only the server's own faults.
+ARIADNE_LOGGER = "gateway.graphql.ariadne"
+
+INTERNAL = GatewayError("the gateway failed; this is a bug")
+
+
+def gateway_error_of(error: GraphQLError) -> GatewayError | None:
+    """The error of the tree a GraphQL error stands for; None for a document's own problems."""
+    original = unwrap_graphql_error(error)
+    if isinstance(original, GatewayError):
+        return original
+    if isinstance(original, RedisError | OSError):
+        return ServiceUnavailable("Redis is not reachable; try again shortly")
+    if original is not None and not isinstance(original, GraphQLError):
+        return INTERNAL
+    return None
+
+
+def extensions_of(error: GatewayError) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"code": error.graphql_code, "retryable": error.retryable}
+    if error.details is not None:
+        extensions["details"] = error.details
+    return extensions
+
+
+def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+    """Ariadne's error formatter: the GraphQL error with ``extensions.code`` set."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
+    gateway_error = gateway_error_of(error)
+    if gateway_error is not None:
+        formatted["message"] = gateway_error.message
+        extensions.update(extensions_of(gateway_error))
+    elif isinstance(error, GraphQLSyntaxError):
+        extensions["code"] = QuerySyntaxError.code.upper()
+    elif "code" not in extensions:
+        extensions["code"] = QueryInvalid.code.upper()
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def error_response(error: GatewayError) -> JSONResponse:
+    """A GraphQL-shaped answer for a request refused before execution (auth, a bad body)."""
+    body = {"errors": [{"message": error.message, "extensions": extensions_of(error)}]}
+    return JSONResponse(body, status_code=error.http_status)
+
+
+class ServerFaultsOnly(logging.Filter):
+    """Drops Ariadne's log records of client errors: bad documents, refused requests."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, GraphQLError):
+            return True
+        known = gateway_error_of(error)
+        if known is None:
+            return False  # a document that did not parse or validate
+        return known is INTERNAL or known.http_status >= 500
+
+
+logging.getLogger(ARIADNE_LOGGER).addFilter(ServerFaultsOnly())

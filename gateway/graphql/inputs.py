@@ -1,0 +1,123 @@
+"""GraphQL input → the one ChatRequest every front end builds, plus what only GraphQL carries.
+
+Ariadne hands resolvers the inputs with snake_case keys (``convert_names_case``); pydantic then
+validates the request exactly as REST does, and its complaints become INVALID_REQUEST with the
+GraphQL names of the fields in ``details``, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.errors import validation_details
+from shared.chat import ChatRequest
+from shared.errors import InvalidRequest
+
+STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+# Options that are ChatRequest fields under the same (snake_case) name.
+PASSED_OPTIONS = (
+    "model",
+    "provider",
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "user",
+    "timeout_s",
+    "extra_body",
+)
+# ChatRequest field → its name in CompletionOptionsInput, where they differ beyond the case.
+RENAMED = {"models": "fallbackModels"}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheControl:
+    """``CacheControlInput``, validated and carried for the response cache (a later release)."""
+
+    no_cache: bool = False
+    no_store: bool = False
+    max_age_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionInput:
+    """One completion as asked for over GraphQL."""
+
+    chat: ChatRequest
+    stream_id: str | None = None
+    cache: CacheControl = CacheControl()
+
+
+def completion_input(
+    messages: list[dict[str, Any]], options: dict[str, Any] | None
+) -> CompletionInput:
+    """Validate ``messages`` and ``options``; raises InvalidRequest."""
+    options = options or {}
+    body: dict[str, Any] = {
+        "messages": [_without_nulls(message) for message in messages],
+        **{name: options[name] for name in PASSED_OPTIONS if options.get(name) is not None},
+    }
+    if options.get("fallback_models") is not None:
+        body["models"] = options["fallback_models"]
+    try:
+        chat = ChatRequest.model_validate(body)
+    except ValidationError as exc:
+        details = [{**d, "loc": graphql_loc(d["loc"])} for d in validation_details(exc)]
+        raise InvalidRequest("invalid request", details=details) from exc
+    return CompletionInput(
+        chat=chat,
+        stream_id=stream_id(options.get("stream_id")),
+        cache=cache_control(options.get("cache")),
+    )
+
+
+def stream_id(value: str | None) -> str | None:
+    if value is not None and not STREAM_ID.fullmatch(value):
+        raise InvalidRequest(
+            "streamId must be 8 to 64 characters of A-Z a-z 0-9 _ -",
+            details=[{"loc": ["options", "streamId"], "msg": "invalid stream id"}],
+        )
+    return value
+
+
+def cache_control(value: dict[str, Any] | None) -> CacheControl:
+    if not value:
+        return CacheControl()
+    max_age_s = value.get("max_age_s")
+    if max_age_s is not None and max_age_s < 0:
+        raise InvalidRequest(
+            "cache.maxAgeS must not be negative",
+            details=[{"loc": ["options", "cache", "maxAgeS"], "msg": "negative"}],
+        )
+    return CacheControl(
+        no_cache=bool(value.get("no_cache")),
+        no_store=bool(value.get("no_store")),
+        max_age_s=max_age_s,
+    )
+
+
+def graphql_loc(loc: list[Any]) -> list[Any]:
+    """A ChatRequest field path as the GraphQL input names it."""
+    if not loc:
+        return ["options"]
+    head, *rest = loc
+    if head == "messages":
+        return ["messages", *[_camel(p) if isinstance(p, str) else p for p in rest]]
+    return ["options", RENAMED.get(str(head), _camel(str(head))), *rest]
+
+
+def _camel(name: str) -> str:
+    first, *others = name.split("_")
+    return first + "".join(part.title() for part in others)
+
+
+def _without_nulls(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}

@@ -1,0 +1,99 @@
+"""Query resolvers: a whole completion, the catalogue, health and one job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ariadne import QueryType
+
+from gateway.graphql.context import Info, context_of
+from gateway.graphql.inputs import completion_input
+from gateway.graphql.outputs import completion_response, job_output
+from gateway.graphql.running import admitted, run_to_end
+from gateway.routes.providers import configured_models, provider_report
+from gateway.routes.system import (
+    _check_broker,
+    _check_redis,
+    _check_workers,
+    _provider_health,
+)
+from shared.errors import ProviderNotFound, error_from_event
+from shared.events import EventType
+
+query = QueryType()
+
+
+@query.field("complete")
+async def resolve_complete(
+    _: None,
+    info: Info,
+    messages: list[dict[str, Any]],
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    ctx = context_of(info)
+    ask = completion_input(messages, options)
+    spec = await admitted(ctx, ask, "stream")
+    last = await run_to_end(ctx, spec, exclusive=ask.stream_id is not None)
+    if last.type == EventType.ERROR:
+        raise error_from_event(last.data)
+    return completion_response(await ctx.gateway.load(spec.id, owner=ctx.principal.key_id))
+
+
+@query.field("listProviders")
+def resolve_list_providers(_: None, info: Info) -> list[str]:
+    return list(context_of(info).gateway.settings.providers)
+
+
+@query.field("listModels")
+def resolve_list_models(_: None, info: Info, provider: str) -> list[str]:
+    gateway = context_of(info).gateway
+    if provider not in gateway.settings.providers:
+        raise ProviderNotFound(f"no provider {provider!r}; listProviders lists them")
+    return configured_models(gateway, provider)
+
+
+@query.field("models")
+def resolve_models(_: None, info: Info) -> list[dict[str, Any]]:
+    settings = context_of(info).gateway.settings
+    enabled = set(settings.enabled_models())
+    return [
+        {
+            "id": name,
+            "description": model.description,
+            "available": name in enabled,
+            "route": [step.model_dump() for step in model.route],
+        }
+        for name, model in settings.models.items()
+    ]
+
+
+@query.field("providers")
+async def resolve_providers(_: None, info: Info) -> list[dict[str, Any]]:
+    gateway = context_of(info).gateway
+    names = list(gateway.settings.providers)
+    return list(await asyncio.gather(*(provider_report(gateway, name) for name in names)))
+
+
+@query.field("health")
+async def resolve_health(_: None, info: Info) -> dict[str, Any]:
+    gateway = context_of(info).gateway
+    redis, broker, workers = await asyncio.gather(
+        _check_redis(gateway), _check_broker(gateway), _check_workers(gateway)
+    )
+    ok = gateway.hub.healthy and redis["ok"] and broker["ok"] and workers["ok"]
+    providers = await _provider_health(gateway) if redis["ok"] else {}
+    return {
+        "status": "ok" if ok else "degraded",
+        "redis": redis["ok"],
+        "broker": broker["ok"],
+        "event_hub": gateway.hub.healthy,
+        "live_workers": workers.get("live", 0),
+        "providers": [{"name": name, "health": health} for name, health in providers.items()],
+    }
+
+
+@query.field("job")
+async def resolve_job(_: None, info: Info, id: str) -> dict[str, Any]:
+    ctx = context_of(info)
+    return job_output(await ctx.gateway.load(id, owner=ctx.principal.key_id))

@@ -1,0 +1,53 @@
+"""The executable schema: the checked-in SDL bound to the resolvers."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ariadne import EnumType, ScalarType, make_executable_schema
+from graphql import GraphQLSchema, ValueNode, value_from_ast_untyped
+
+from gateway.graphql.mutations import mutation
+from gateway.graphql.queries import query
+from gateway.graphql.subscriptions import subscription
+from shared.events import EventType
+from shared.jobs import JobStatus
+
+json_scalar = ScalarType("JSON")
+
+
+@json_scalar.serializer
+def serialize_json(value: Any) -> Any:
+    return value
+
+
+@json_scalar.value_parser
+def parse_json_value(value: Any) -> Any:
+    return value
+
+
+@json_scalar.literal_parser
+def parse_json_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+    return value_from_ast_untyped(node, variables)
+
+
+def sdl() -> str:
+    """The schema's SDL, as shipped in the package (``llm-gateway schema`` prints it)."""
+    return resources.files("gateway.graphql").joinpath("schema.graphql").read_text()
+
+
+@cache
+def executable_schema() -> GraphQLSchema:
+    """Built once per process: the schema is immutable and its resolvers hold no state."""
+    return make_executable_schema(
+        sdl(),
+        query,
+        mutation,
+        subscription,
+        json_scalar,
+        EnumType("JobStatus", JobStatus),
+        EnumType("StreamEventType", EventType),
+        convert_names_case=True,
+    )

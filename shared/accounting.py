@@ -1,0 +1,114 @@
+"""Usage and spend per key, model, provider and day, kept in Redis by every worker.
+
+One hash per day holds the sums, its fields named ``key|model|provider|metric``; each key's
+spend per day and per month is a counter of its own, so a budget check is one read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, cast
+
+from redis.asyncio import Redis
+
+from shared.keys import RedisKeys
+from shared.usage import Usage
+
+GroupBy = Literal["key", "model", "provider", "day"]
+METRICS = (
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "estimated_requests",
+    "cost_usd",
+)
+USAGE_TTL_S = 400 * 86_400
+
+
+def utc_day(at: float) -> date:
+    return datetime.fromtimestamp(at, UTC).date()
+
+
+def period_id(period: Literal["day", "month"], day: date) -> str:
+    return day.isoformat() if period == "day" else day.strftime("%Y-%m")
+
+
+class Accounting:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def record(
+        self, *, owner: str, model: str, provider: str, usage: Usage, cost: float | None
+    ) -> None:
+        """Add one finished job to the day's sums and to its key's spend."""
+        day = utc_day(time.time())
+        prefix = f"{owner}|{model}|{provider}|"
+        values = {
+            "requests": 1,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "estimated_requests": int(usage.estimated),
+            "cost_usd": cost or 0.0,
+        }
+        key = self.keys.usage_day(day.isoformat())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for metric, value in values.items():
+                if value:
+                    pipe.hincrbyfloat(key, prefix + metric, value)
+            pipe.expire(key, USAGE_TTL_S)
+            if cost:
+                for period in ("day", "month"):
+                    spend = self.keys.spend(owner, period_id(period, day))
+                    pipe.incrbyfloat(spend, cost)
+                    pipe.expire(spend, USAGE_TTL_S)
+            await pipe.execute()
+
+    async def spent(self, owner: str, period: Literal["day", "month"]) -> float:
+        value = await self.redis.get(
+            self.keys.spend(owner, period_id(period, utc_day(time.time())))
+        )
+        return float(cast("bytes", value)) if value else 0.0
+
+    async def report(
+        self,
+        *,
+        since: date,
+        until: date,
+        key: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        group_by: list[GroupBy],
+    ) -> list[dict[str, Any]]:
+        """Sums over the days ``since``..``until`` (inclusive), filtered and grouped."""
+        days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.hgetall(self.keys.usage_day(day.isoformat()))
+            replies: list[dict[bytes, bytes]] = await pipe.execute()
+        groups: dict[tuple[str, ...], dict[str, float]] = defaultdict(
+            lambda: dict.fromkeys(METRICS, 0.0)
+        )
+        for day, fields in zip(days, replies, strict=True):
+            for field, value in fields.items():
+                owner, model_name, provider_name, metric = field.decode().split("|")
+                row = {"key": owner, "model": model_name, "provider": provider_name}
+                if (key and owner != key) or (model and model_name != model):
+                    continue
+                if provider and provider_name != provider:
+                    continue
+                label = {**row, "day": day.isoformat()}
+                groups[tuple(label[g] for g in group_by)][metric] += float(value)
+        return [
+            {
+                **dict(zip(group_by, labels, strict=True)),
+                **{m: (round(v, 10) if m == "cost_usd" else int(v)) for m, v in sums.items()},
+            }
+            for labels, sums in sorted(groups.items())
+        ]

@@ -1,0 +1,115 @@
+"""Per-key rate limits, held exactly in Redis however many gateways admit requests.
+
+Requests and tokens per minute use GCRA on Redis time (a burst of the whole minute's allowance,
+then a steady rate); concurrency counts the key's unfinished jobs. Tokens are estimated at
+admission and corrected with the provider's real count when the job ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from shared.apikeys import KeyLimits
+from shared.chat import ChatRequest
+from shared.keys import RedisKeys
+
+# When max_tokens is not given, admission assumes this many completion tokens.
+DEFAULT_COMPLETION_ESTIMATE = 512
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(request: ChatRequest) -> int:
+    """Prompt (about four characters a token) plus the completion the request allows."""
+    prompt = sum(len(m.content) for m in request.messages) // CHARS_PER_TOKEN + 1
+    return prompt + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
+
+
+def _duration(seconds: float) -> str:
+    """OpenAI's reset format: ``"340ms"``, ``"12s"``, ``"1m5s"``."""
+    if seconds < 1:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    whole = math.ceil(seconds)
+    return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitDecision:
+    admitted: bool
+    refused_by: str
+    retry_after_s: float
+    limits: KeyLimits
+    requests_remaining: int
+    requests_reset_s: float
+    tokens_remaining: int
+    tokens_reset_s: float
+
+    def headers(self) -> dict[str, str]:
+        """OpenAI-style ``x-ratelimit-*`` headers, for the limits the key has."""
+        headers: dict[str, str] = {}
+        rpm, tpm = self.limits.requests_per_minute, self.limits.tokens_per_minute
+        if rpm is not None:
+            headers["x-ratelimit-limit-requests"] = str(rpm)
+            headers["x-ratelimit-remaining-requests"] = str(self.requests_remaining)
+            headers["x-ratelimit-reset-requests"] = _duration(self.requests_reset_s)
+        if tpm is not None:
+            headers["x-ratelimit-limit-tokens"] = str(tpm)
+            headers["x-ratelimit-remaining-tokens"] = str(self.tokens_remaining)
+            headers["x-ratelimit-reset-tokens"] = _duration(self.tokens_reset_s)
+        if not self.admitted:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after_s)))
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+        source = resources.files("shared").joinpath("lua", "admit.lua").read_text()
+        self._admit = redis.register_script(source)
+
+    async def load_scripts(self) -> None:
+        self._admit.sha = await self.redis.script_load(self._admit.script)
+
+    async def admit(
+        self, key_id: str, limits: KeyLimits, *, job_id: str, deadline_at: float, tokens: int
+    ) -> LimitDecision:
+        reply = cast(
+            "list[Any]",
+            await self._admit(
+                keys=[
+                    self.keys.limit(key_id, "requests"),
+                    self.keys.limit(key_id, "tokens"),
+                    self.keys.running_jobs(key_id),
+                ],
+                args=[
+                    limits.requests_per_minute or 0,
+                    limits.tokens_per_minute or 0,
+                    tokens,
+                    limits.concurrent_jobs or 0,
+                    job_id,
+                    deadline_at,
+                ],
+            ),
+        )
+        admitted, refused_by, wait, left_r, reset_r, left_t, reset_t = reply
+        return LimitDecision(
+            admitted=bool(admitted),
+            refused_by=refused_by.decode() if isinstance(refused_by, bytes) else str(refused_by),
+            retry_after_s=float(wait),
+            limits=limits,
+            requests_remaining=int(left_r),
+            requests_reset_s=float(reset_r),
+            tokens_remaining=int(left_t),
+            tokens_reset_s=float(reset_t),
+        )
+
+    async def correct_tokens(self, key_id: str, tokens_per_minute: int, delta: int) -> None:
+        """Charge (or give back) the difference between the real and the estimated tokens."""
+        key = self.keys.limit(key_id, "tokens")
+        if delta and await self.redis.exists(key):
+            await self.redis.incrbyfloat(key, delta * 60.0 / tokens_per_minute)
