@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
@@ -67,7 +68,10 @@ def messages(text: str) -> list[dict[str, str]]:
 
 
 async def collect(
-    session: AsyncClientSession, document: str, stop_after_deltas: int | None = None, **variables: Any
+    session: AsyncClientSession,
+    document: str,
+    stop_after_deltas: int | None = None,
+    **variables: Any,
 ) -> list[dict[str, Any]]:
     """A subscription's items, stopped (unsubscribed) after ``stop_after_deltas`` deltas."""
     items: list[dict[str, Any]] = []
@@ -93,3 +97,17 @@ def text_of(items: list[dict[str, Any]]) -> str:
 
 def codes(error: TransportQueryError) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in error.errors or []]
+
+
+async def wait_for_job(
+    session: AsyncClientSession, job_id: str, statuses: set[str], timeout_s: float = 15
+) -> dict[str, Any]:
+    """The job once its status is one of ``statuses``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        job: dict[str, Any] = (await session.execute(request(JOB, id=job_id)))["job"]
+        if job["status"] in statuses:
+            return job
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"job {job_id} stayed {job['status']}, wanted {statuses}")
+        await asyncio.sleep(0.05)

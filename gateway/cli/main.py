@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from gateway.cli.admin import keys_app, usage
+from gateway.cli.options import ConfigOption
 from shared.settings import load_settings
 
 app = typer.Typer(help="A queue-backed LLM gateway.", no_args_is_help=True, add_completion=False)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="YAML config file (or $LLM_GATEWAY_CONFIG)",
-        exists=True,
-        dir_okay=False,
-    ),
-]
 
 
 @app.command()
@@ -99,6 +89,10 @@ def schema() -> None:
     from gateway.graphql import sdl
 
     typer.echo(sdl(), nl=False)
+
+
+app.add_typer(keys_app, name="keys")
+app.command("usage")(usage)
 
 
 def main() -> None:
