@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from shared.usage import Usage
 
@@ -44,6 +45,40 @@ class ProviderConfig(BaseModel):
         return self.api_key_env is None or self.api_key is not None
 
 
+FILTER_PRESETS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "api_key": r"\b(?:sk|pk|rk|lgw)-[A-Za-z0-9_-]{16,}",
+}
+
+
+class OutputFilter(BaseModel):
+    """Text replaced in every answer, streamed or not: a regex of your own, or a preset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    pattern: str | None = None
+    preset: str | None = Field(None, description=f"one of {', '.join(FILTER_PRESETS)}")
+    replacement: str = "[REDACTED]"
+    max_match_chars: int = Field(120, ge=1, le=4096, description="longest text it matches")
+
+    @property
+    def regex(self) -> str:
+        if self.preset is not None:
+            return FILTER_PRESETS[self.preset]
+        assert self.pattern is not None
+        return self.pattern
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OutputFilter:
+        if (self.pattern is None) == (self.preset is None):
+            raise ValueError("an output filter takes a pattern or a preset")
+        if self.preset is not None and self.preset not in FILTER_PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}")
+        re.compile(self.regex)
+        return self
+
+
 class RouteStep(BaseModel):
     """One step of a route: which provider serves the model, under which upstream name."""
 
@@ -67,6 +102,9 @@ class ModelConfig(BaseModel):
 
     route: list[RouteStep] = Field(min_length=1)
     description: str = ""
+    output_filters: list[OutputFilter] | None = Field(
+        None, description="this model's filters, in place of the global ones"
+    )
 
 
 class CircuitConfig(BaseModel):

@@ -18,6 +18,7 @@ from shared.config import (
     DEMO_MODEL,
     CircuitConfig,
     ModelConfig,
+    OutputFilter,
     Price,
     ProviderConfig,
     with_builtin_demo,
@@ -88,6 +89,7 @@ class Settings(BaseSettings):
     )
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
+    output_filters: list[OutputFilter] = Field(default_factory=list)
     # provider -> upstream model -> prices over time
     prices: dict[str, dict[str, list[Price]]] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)

@@ -100,13 +100,18 @@ def codes(error: TransportQueryError) -> list[str]:
 
 
 async def wait_for_job(
-    session: AsyncClientSession, job_id: str, statuses: set[str], timeout_s: float = 15
+    session: AsyncClientSession,
+    job_id: str,
+    statuses: set[str],
+    timeout_s: float = 15,
+    *,
+    min_last_seq: int = 0,
 ) -> dict[str, Any]:
-    """The job once its status is one of ``statuses``."""
+    """The job once its status is one of ``statuses`` (and it has ``min_last_seq`` events)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         job: dict[str, Any] = (await session.execute(request(JOB, id=job_id)))["job"]
-        if job["status"] in statuses:
+        if job["status"] in statuses and job["lastSeq"] >= min_last_seq:
             return job
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"job {job_id} stayed {job['status']}, wanted {statuses}")

@@ -166,6 +166,12 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
         },
         "models": {
             "fake": {"route": [{"provider": "fake", "model": "fake-model"}]},
+            "filtered": {
+                "route": [{"provider": "fake", "model": "fake-model"}],
+                "output_filters": [
+                    {"preset": "email", "replacement": "[email]", "max_match_chars": 64}
+                ],
+            },
             "chain": {
                 "route": [
                     {"provider": "fake", "model": "fake-a"},

@@ -23,6 +23,7 @@ from workers.fallback import Move, attempt_record, next_move
 from workers.job_events import JobEvents
 from workers.providers.base import ProviderCall
 from workers.providers.registry import ProviderPool
+from workers.redaction import FilterSet
 
 
 @dataclass(slots=True)
@@ -62,8 +63,10 @@ class RouteStreamer:
         transcript: Transcript,
         providers: ProviderPool,
         health: ProviderHealth,
+        filters: FilterSet | None = None,
     ) -> None:
         self.spec = spec
+        self._redactors = (filters.redactor(), filters.redactor()) if filters else None
         self.events = events
         self.transcript = transcript
         self.providers = providers
@@ -103,24 +106,37 @@ class RouteStreamer:
         provider = self.providers.get(step.provider)
         extra_body = {**step.extra_body, **(self.spec.request.extra_body or {})}
         call = ProviderCall(model=step.model, request=self.spec.request, extra_body=extra_body)
-        transcript, writer = self.transcript, self.transcript.writer
-        assert writer is not None
+        transcript = self.transcript
         started = time.monotonic()
         ttft_s: float | None = None
         async with aclosing(provider.stream(call)) as chunks:
             async for chunk in chunks:
                 if chunk.has_text:
                     ttft_s = ttft_s if ttft_s is not None else time.monotonic() - started
-                    if transcript.has_output:
-                        writer.put(chunk.content, chunk.reasoning)
-                    else:
-                        await writer.put_and_store(chunk.content, chunk.reasoning)
-                    transcript.content.append(chunk.content)
-                    transcript.reasoning.append(chunk.reasoning)
+                    await self._deliver(*self._filtered(chunk.content, chunk.reasoning))
                 transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
                 transcript.usage = chunk.usage or transcript.usage
+        if self._redactors is not None:
+            await self._deliver(self._redactors[0].flush(), self._redactors[1].flush())
         transcript.step = step
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
+
+    def _filtered(self, content: str, reasoning: str) -> tuple[str, str]:
+        if self._redactors is None:
+            return content, reasoning
+        return self._redactors[0].feed(content), self._redactors[1].feed(reasoning)
+
+    async def _deliver(self, content: str, reasoning: str) -> None:
+        if not (content or reasoning):
+            return
+        transcript, writer = self.transcript, self.transcript.writer
+        assert writer is not None
+        if transcript.has_output:
+            writer.put(content, reasoning)
+        else:
+            await writer.put_and_store(content, reasoning)
+        transcript.content.append(content)
+        transcript.reasoning.append(reasoning)
 
     async def _after_failure(
         self, step: RouteStep, error: ProviderError, index: int, attempt: int

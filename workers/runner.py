@@ -22,6 +22,7 @@ from shared.usage import Usage
 from workers.cancel import CancelRegistry
 from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
+from workers.redaction import FilterSet
 from workers.route_streamer import RouteStreamer, Transcript
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class JobRunner:
         worker_id: str,
     ) -> None:
         self.accounting = accounting
+        self._filters: dict[str, FilterSet | None] = {}
         self.settings = settings
         self.store = store
         self.health = health
@@ -108,10 +110,19 @@ class JobRunner:
             transcript=transcript,
             providers=self.providers,
             health=self.health,
+            filters=self._filters_of(spec.model),
         )
         await streamer.run()
         await transcript.settle(flush=True)
         await self._end_succeeded(spec, events, transcript)
+
+    def _filters_of(self, model: str) -> FilterSet | None:
+        """The model's own output filters, else the global ones; compiled once per model."""
+        if model not in self._filters:
+            own = self.settings.models[model].output_filters
+            chosen = self.settings.output_filters if own is None else own
+            self._filters[model] = FilterSet.compile(chosen)
+        return self._filters[model]
 
     async def _end_succeeded(
         self, spec: JobSpec, events: JobEvents, transcript: Transcript

@@ -68,16 +68,21 @@ def error_response(error: GatewayError) -> JSONResponse:
 
 
 class ServerFaultsOnly(logging.Filter):
-    """Drops Ariadne's log records of client errors: bad documents, refused requests."""
+    """Keeps Ariadne's log records (with their traceback) of the gateway's own faults only.
+
+    A bad document or a refused request is the client's business; an upstream or Redis failure
+    is logged as REST logs it, one warning line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if not isinstance(error, GraphQLError):
             return True
         known = gateway_error_of(error)
-        if known is None:
-            return False  # a document that did not parse or validate
-        return known is INTERNAL or known.http_status >= 500
+        if known is INTERNAL:
+            return True
+        if known is not None and known.http_status >= 500:
+            log.warning("request failed: %s %s", known.code, known.message)
+        return False
 
 
 logging.getLogger(ARIADNE_LOGGER).addFilter(ServerFaultsOnly())

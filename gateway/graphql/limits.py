@@ -156,4 +156,4 @@ def _field_definition(
 
 
 def _is_list(field: GraphQLField) -> bool:
-    return is_list_type(get_nullable_type(field.type))  # type: ignore[arg-type]
+    return is_list_type(get_nullable_type(field.type))

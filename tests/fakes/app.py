@@ -209,7 +209,7 @@ async def handle_chat(
             body=body,
             prompt_tokens=prompt_tokens,
             reasoning=token_strings("r", sc.reasoning_count(reasoning_mode)),
-            content=token_strings("t", sc.tokens),
+            content=sc.pieces if sc.pieces is not None else token_strings("t", sc.tokens),
             reasoning_mode=reasoning_mode,
             include_usage=fmt.include_usage(body),
             response_id=fmt.new_id(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 DIRECTIVE = "FAKE"
 
@@ -70,6 +70,8 @@ class Scenario:
     reasoning_field: str = "reasoning_content"
     cached_tokens: int = 0
     tag: str | None = None
+    # Content sent one piece per chunk instead of "t1 t2 ..." (e.g. to split a word across two).
+    pieces: list[str] | None = None
 
     def fault_threshold(self) -> int:
         """Content tokens sent before a `*_after` fault fires (default: half of them)."""
@@ -116,6 +118,7 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "reasoning_field": (str,),
     "cached_tokens": (int,),
     "tag": (str,),
+    "pieces": (list,),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "fault": FAULTS,
@@ -168,6 +171,8 @@ def validate_overrides(raw: object) -> dict[str, Any]:
             raise ScenarioError(f"{DIRECTIVE} key {key!r} must be >= 0, got {value!r}")
         if key == "status" and isinstance(value, int) and not 100 <= value <= 599:
             raise ScenarioError(f"{DIRECTIVE} key 'status' must be an HTTP status, got {value!r}")
+        if key == "pieces" and not all(isinstance(piece, str) for piece in cast(list[Any], value)):
+            raise ScenarioError(f"{DIRECTIVE} key 'pieces' must be a list of strings")
         if key == "keepalive_newlines" and value not in (1, 2):
             raise ScenarioError(
                 f"{DIRECTIVE} key 'keepalive_newlines' must be 1 or 2, got {value!r}"

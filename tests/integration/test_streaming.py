@@ -248,3 +248,14 @@ def test_keepalives_are_not_events_for_sse_clients(client: httpx.Client) -> None
         events = list(source.iter_sse())
     assert {e.event for e in events} == {"start", "delta", "done"}  # no empty phantom events
     assert content_of(events) == expected_text(2)
+
+
+def test_an_address_split_across_two_deltas_is_redacted(client: httpx.Client) -> None:
+    pieces = ["Mail ", "jane.d", "oe@exam", "ple.org", " soon."]
+    body = chat(directive(pieces=pieces, token_delay_ms=30), model="filtered")
+    with connect_sse(client, "POST", STREAM_URL, json=body) as source:
+        events = list(source.iter_sse())
+    assert content_of(events) == "Mail [email] soon."
+    job = client.get(f"{JOBS_URL}/{source.response.headers['x-job-id']}").json()
+    assert job["result"]["content"] == "Mail [email] soon."
+    assert "jane" not in "".join(e.data for e in events)

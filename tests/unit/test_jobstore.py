@@ -9,6 +9,7 @@ from fakeredis import FakeAsyncRedis
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.errors import Conflict
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
@@ -92,3 +93,30 @@ async def test_a_claim_after_cancel_sees_the_flag(store: JobStore) -> None:
     await store.redis.hset(store.keys.job(spec.id), "cancel", "1")
     claim = await store.claim(spec.id, "w")
     assert claim.cancel_requested
+
+
+async def test_an_exclusive_create_refuses_an_id_in_use(store: JobStore) -> None:
+    first = await new_job(store)
+    again = first.model_copy(update={"owner": "someone else"})
+    with pytest.raises(Conflict):
+        await store.create(again, exclusive=True)
+    job = await store.load(first.id)
+    assert job is not None and job.owner == "o"  # untouched
+    await store.append(first.id, EventType.START, {"provider": "p"})
+    await store.redis.delete(store.keys.job(first.id))  # the hash expired, its events did not
+    with pytest.raises(Conflict):
+        await store.create(again, exclusive=True)
+
+
+async def test_an_exclusive_create_of_a_new_id_stores_the_job(store: JobStore) -> None:
+    spec = JobSpec.new(
+        owner="o",
+        kind="background",
+        model="demo",
+        route=[RouteStep(provider="demo", model="demo-1")],
+        request=ChatRequest.model_validate({"messages": [{"role": "user", "content": "x"}]}),
+        deadline_s=30,
+        job_id="client-chosen-id",
+    )
+    await store.create(spec, exclusive=True)
+    assert await store.status_of("client-chosen-id") == JobStatus.QUEUED
