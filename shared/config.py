@@ -22,6 +22,20 @@ class ProviderTimeouts(BaseModel):
     total_s: float = Field(600.0, gt=0)
 
 
+class ProviderLimits(BaseModel):
+    """The provider's own quota, held across every worker; None means unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    concurrent_requests: int | None = Field(None, ge=1)
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in self.model_dump().values())
+
+
 class ProviderConfig(BaseModel):
     """One upstream provider: which adapter speaks to it and how to reach it."""
 
@@ -37,6 +51,7 @@ class ProviderConfig(BaseModel):
     timeouts: ProviderTimeouts = Field(default_factory=ProviderTimeouts)
     max_connections: int = Field(1000, ge=1)
     max_keepalive_connections: int = Field(200, ge=0)
+    limits: ProviderLimits = Field(default_factory=ProviderLimits)
     options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific")
 
     @property

@@ -16,11 +16,14 @@ from redis.asyncio import Redis
 
 from shared.apikeys import KeyLimits
 from shared.chat import ChatRequest
+from shared.config import ProviderLimits
 from shared.keys import RedisKeys
 
 # When max_tokens is not given, admission assumes this many completion tokens.
 DEFAULT_COMPLETION_ESTIMATE = 512
 CHARS_PER_TOKEN = 4
+# Provider quotas share the key-limit machinery under this scope (no key id contains a colon).
+PROVIDER_SCOPE = "provider:"
 
 
 def estimate_tokens(request: ChatRequest) -> int:
@@ -74,6 +77,21 @@ class RateLimiter:
 
     async def load_scripts(self) -> None:
         self._admit.sha = await self.redis.script_load(self._admit.script)
+
+    async def admit_provider(
+        self, provider: str, limits: ProviderLimits, *, job_id: str, until: float, tokens: int
+    ) -> LimitDecision:
+        """A provider's quota for one attempt; ``release_provider`` when the attempt ends."""
+        as_key = KeyLimits(
+            requests_per_minute=limits.requests_per_minute,
+            tokens_per_minute=limits.tokens_per_minute,
+            concurrent_jobs=limits.concurrent_requests,
+        )
+        scope = PROVIDER_SCOPE + provider
+        return await self.admit(scope, as_key, job_id=job_id, deadline_at=until, tokens=tokens)
+
+    async def release_provider(self, provider: str, job_id: str) -> None:
+        await self.redis.zrem(self.keys.running_jobs(PROVIDER_SCOPE + provider), job_id)
 
     async def admit(
         self, key_id: str, limits: KeyLimits, *, job_id: str, deadline_at: float, tokens: int

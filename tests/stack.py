@@ -162,10 +162,18 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                 "timeouts": {"connect_s": 1},
             },
             "demo": {"kind": "demo", "options": {"token_delay_s": 0.001}},
+            "fake_limited": openai_style(fake, limits={"concurrent_requests": 2}),
             **adapters["providers"],
         },
         "models": {
             "fake": {"route": [{"provider": "fake", "model": "fake-model"}]},
+            "limited": {"route": [{"provider": "fake_limited", "model": "fake-l"}]},
+            "limited-then-backup": {
+                "route": [
+                    {"provider": "fake_limited", "model": "fake-l2"},
+                    {"provider": "fake_backup", "model": "fake-b"},
+                ]
+            },
             "filtered": {
                 "route": [{"provider": "fake", "model": "fake-model"}],
                 "output_filters": [

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from shared.config import RouteStep
+from shared.config import ProviderLimits, RouteStep
 from shared.errors import (
     AllProvidersFailed,
     ProviderError,
@@ -16,6 +17,7 @@ from shared.errors import (
 )
 from shared.events import EventType
 from shared.jobs import JobSpec
+from shared.limits import RateLimiter, estimate_tokens
 from shared.provider_health import ProviderHealth
 from shared.usage import Usage
 from workers.delta_writer import DeltaWriter
@@ -52,6 +54,12 @@ class Transcript:
             await (self.writer.close() if flush else self.writer.abort())
 
 
+SKIP_REASONS = {
+    "circuit_open": "skipped: the provider keeps failing and is paused",
+    "provider_saturated": "skipped: the provider is at its configured quota",
+}
+
+
 class RouteStreamer:
     """One job's trip down its route."""
 
@@ -63,8 +71,12 @@ class RouteStreamer:
         transcript: Transcript,
         providers: ProviderPool,
         health: ProviderHealth,
+        limiter: RateLimiter,
+        provider_limits: Mapping[str, ProviderLimits],
         filters: FilterSet | None = None,
     ) -> None:
+        self.limiter = limiter
+        self.provider_limits = provider_limits
         self.spec = spec
         self._redactors = (filters.redactor(), filters.redactor()) if filters else None
         self.events = events
@@ -82,14 +94,25 @@ class RouteStreamer:
             while index < len(route):
                 step = route[index]
                 if attempt == 1 and await self._circuit_open(step):
-                    await self._skip(step, index)
+                    await self._skip(step, index, "circuit_open")
                     index += 1
+                    continue
+                wait_s = await self._take_quota(step)
+                if wait_s is not None:  # the provider is at its quota: unavailable for now
+                    if index + 1 < len(route):
+                        await self._skip(step, index, "provider_saturated")
+                        index += 1
+                    else:
+                        await asyncio.sleep(wait_s)  # the last option: wait (the deadline holds)
                     continue
                 try:
                     await self._try(step)
                     return
                 except ProviderError as error:
                     move = await self._after_failure(step, error, index, attempt)
+                finally:
+                    if self._limits_of(step).any:
+                        await self.limiter.release_provider(step.provider, self.spec.id)
                 if move.index == index:
                     attempt += 1
                     await asyncio.sleep(move.wait_s)
@@ -167,12 +190,29 @@ class RouteStreamer:
         )
         return move
 
+    def _limits_of(self, step: RouteStep) -> ProviderLimits:
+        return self.provider_limits.get(step.provider) or ProviderLimits()
+
+    async def _take_quota(self, step: RouteStep) -> float | None:
+        """None when the provider may be called now; else how long to wait for its quota."""
+        limits = self._limits_of(step)
+        if not limits.any:
+            return None
+        decision = await self.limiter.admit_provider(
+            step.provider,
+            limits,
+            job_id=self.spec.id,
+            until=self.spec.deadline_at,
+            tokens=self.spec.tokens_estimate or estimate_tokens(self.spec.request),
+        )
+        return None if decision.admitted else min(max(decision.retry_after_s, 0.05), 1.0)
+
     async def _circuit_open(self, step: RouteStep) -> bool:
         return await self.health.permission(step.provider, step.model) == "open"
 
-    async def _skip(self, step: RouteStep, index: int) -> None:
-        """Pass over a step whose circuit is open; say so if the client was told it was next."""
-        self.attempts.append(attempt_record(step, None, skipped="circuit_open"))
+    async def _skip(self, step: RouteStep, index: int, reason: str) -> None:
+        """Pass over a step that cannot serve now; say so if the client was told it was next."""
+        self.attempts.append(attempt_record(step, None, skipped=reason))
         if not self._announced:
             return
         following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None
@@ -181,8 +221,8 @@ class RouteStreamer:
             {
                 "provider": step.provider,
                 "model": step.model,
-                "code": "circuit_open",
-                "reason": "skipped: the provider keeps failing and is paused",
+                "code": reason,
+                "reason": SKIP_REASONS[reason],
                 "next_provider": following.provider if following else None,
                 "next_model": following.model if following else None,
                 "wait_s": 0,

@@ -45,6 +45,7 @@ class JobRunner:
     ) -> None:
         self.accounting = accounting
         self._filters: dict[str, FilterSet | None] = {}
+        self._provider_limits = {name: p.limits for name, p in settings.providers.items()}
         self.settings = settings
         self.store = store
         self.health = health
@@ -111,6 +112,8 @@ class JobRunner:
             providers=self.providers,
             health=self.health,
             filters=self._filters_of(spec.model),
+            limiter=self.limiter,
+            provider_limits=self._provider_limits,
         )
         await streamer.run()
         await transcript.settle(flush=True)

@@ -4,7 +4,6 @@ events of a subscription, and who cancels what when a client leaves."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import anyio
@@ -18,9 +17,6 @@ from gateway.jobs import Gateway
 from shared.errors import Conflict, JobCancelled, JobNotFound
 from shared.events import Event
 from shared.jobs import Job, JobKind, JobSpec
-
-log = logging.getLogger(__name__)
-
 
 # A subscriber may subscribe to a streamId before the mutation that starts its job arrives; it
 # waits this long for the job to appear.

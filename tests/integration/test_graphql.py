@@ -31,7 +31,7 @@ from tests.graphql_helpers import (
     wait_for_job,
     ws_client,
 )
-from tests.helpers import directive, expected_text
+from tests.helpers import directive, expected_text, new_tag
 from tests.stack import create_api_key
 
 COMPLETE = """
@@ -77,6 +77,16 @@ async def test_complete_returns_the_whole_answer(stack: Stack) -> None:
         assert job["job"]["status"] == "SUCCEEDED"
         assert job["job"]["kind"] == "stream"
         assert job["job"]["result"]["content"] == expected_text(12)
+
+
+def test_a_client_leaving_complete_cancels_its_job(stack: Stack, raw: httpx.Client) -> None:
+    tag = new_tag()
+    variables = {"messages": messages(directive(tokens=300, token_delay_ms=30, tag=tag))}
+    with pytest.raises(httpx.ReadTimeout):
+        raw.post(PATH, json={"query": COMPLETE, "variables": variables}, timeout=1.0)
+    upstream = stack.fake.wait_for(tag, timeout=10)
+    assert upstream["outcome"] == "client_closed"
+    assert upstream["tokens_sent"] < 300
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
