@@ -87,7 +87,8 @@ async def authenticate_socket(gateway: Gateway, payload: Any) -> Principal | Gat
 
 async def close_refused(websocket: WebSocket, error: GatewayError) -> None:
     code = CLOSE_FORBIDDEN if isinstance(error, Unauthorized | Forbidden) else CLOSE_INTERNAL
-    await websocket.close(code=code, reason=error.message[:120])  # a close reason is short
+    reason = error.message.encode()[:120].decode(errors="ignore")  # at most 123 bytes
+    await websocket.close(code=code, reason=reason)
 
 
 class TransportWSHandler(GraphQLTransportWSHandler):
