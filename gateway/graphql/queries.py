@@ -11,13 +11,8 @@ from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import completion_response, job_output
 from gateway.graphql.running import admitted, run_to_end
+from gateway.health import health_report
 from gateway.routes.providers import configured_models, provider_report
-from gateway.routes.system import (
-    _check_broker,
-    _check_redis,
-    _check_workers,
-    _provider_health,
-)
 from shared.errors import ProviderNotFound, error_from_event
 from shared.events import EventType
 
@@ -78,18 +73,15 @@ async def resolve_providers(_: None, info: Info) -> list[dict[str, Any]]:
 @query.field("health")
 async def resolve_health(_: None, info: Info) -> dict[str, Any]:
     gateway = context_of(info).gateway
-    redis, broker, workers = await asyncio.gather(
-        _check_redis(gateway), _check_broker(gateway), _check_workers(gateway)
-    )
-    ok = gateway.hub.healthy and redis["ok"] and broker["ok"] and workers["ok"]
-    providers = await _provider_health(gateway) if redis["ok"] else {}
+    report = await health_report(gateway)
+    checks = report["checks"]
     return {
-        "status": "ok" if ok else "degraded",
-        "redis": redis["ok"],
-        "broker": broker["ok"],
+        "status": "ok" if report["ok"] else "degraded",
+        "redis": checks["redis"]["ok"],
+        "broker": checks["broker"]["ok"],
         "event_hub": gateway.hub.healthy,
-        "live_workers": workers.get("live", 0),
-        "providers": [{"name": name, "health": health} for name, health in providers.items()],
+        "live_workers": checks["workers"].get("live", 0),
+        "providers": [{"name": n, "health": h} for n, h in report["providers"].items()],
     }
 
 

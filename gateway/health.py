@@ -1,0 +1,78 @@
+"""The gateway's health: Redis, the broker, live workers and providers, for every front end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from gateway.jobs import Gateway
+from gateway.routes.providers import provider_report
+
+CHECK_TIMEOUT_S = 2.0
+
+
+async def health_report(gateway: Gateway, *, with_providers: bool = True) -> dict[str, Any]:
+    """``ok`` when the gateway can take jobs; providers are reported, never required (one
+    provider down must not take every gateway replica out of its load balancer)."""
+    redis_check, broker_check, workers_check = await asyncio.gather(
+        check_redis(gateway), check_broker(gateway), check_workers(gateway)
+    )
+    checks = {
+        "gateway": {"ok": gateway.hub.healthy, "event_hub": gateway.hub.healthy},
+        "redis": redis_check,
+        "broker": broker_check,
+        "workers": workers_check,
+    }
+    report: dict[str, Any] = {
+        "ok": all(check["ok"] for check in checks.values()),
+        "checks": checks,
+    }
+    if with_providers:
+        report["providers"] = await provider_health(gateway) if redis_check["ok"] else {}
+    return report
+
+
+async def provider_health(gateway: Gateway) -> dict[str, str]:
+    reports = await asyncio.gather(
+        *(provider_report(gateway, name) for name in gateway.settings.providers)
+    )
+    return {report["name"]: report["health"] for report in reports}
+
+
+async def check_redis(gateway: Gateway) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await gateway.redis.ping()
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+async def check_broker(gateway: Gateway) -> dict[str, Any]:
+    if gateway.settings.celery_broker_url == gateway.settings.redis_url:
+        return {**await check_redis(gateway), "shared_with_redis": True}
+
+    def connect() -> None:
+        with gateway.celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=int(CHECK_TIMEOUT_S))
+
+    try:
+        await asyncio.to_thread(connect)
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True}
+
+
+async def check_workers(gateway: Gateway) -> dict[str, Any]:
+    try:
+        workers = await gateway.store.live_workers(gateway.settings.interactive_queue)
+    except Exception as exc:
+        return {"ok": False, "live": 0, "error": type(exc).__name__}
+    return {
+        "ok": bool(workers),
+        "queue": gateway.settings.interactive_queue,
+        "live": len(workers),
+        "ids": workers,
+    }
