@@ -88,6 +88,8 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         assert process.wait(timeout=30) == 0
         assert not [c for c in children if c.is_running() and c.status() != "zombie"]
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # a failed run: its children are in sessions of their own
+            for child in psutil.Process(process.pid).children(recursive=True):
+                child.kill()
             process.kill()
         log.close()
