@@ -42,6 +42,8 @@ async def admit(
         return Admission(spec)
     budget_headers = await check_budget(gateway, caller.key)
     limits = caller.key.limits
+    if not limits.any:
+        return Admission(spec, budget_headers)
     tokens = estimate_tokens(chat)
     decision = await gateway.limiter.admit(
         caller.key_id, limits, job_id=spec.id, deadline_at=spec.deadline_at, tokens=tokens

@@ -30,6 +30,10 @@ class KeyLimits(BaseModel):
     tokens_per_minute: int | None = Field(None, ge=1)
     concurrent_jobs: int | None = Field(None, ge=1)
 
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in self.model_dump().values())
+
 
 class KeyBudget(BaseModel):
     """A spend limit per period; requests are refused once it is reached."""
