@@ -116,9 +116,12 @@ class KeyStore:
         record = await self.get(key_id)
         if record is None:
             return None
-        updated = record.model_copy(update=change.model_dump(exclude_unset=True))
         updated = KeyRecord.model_validate(
-            {**updated.model_dump(), "secret_sha256": record.secret_sha256}
+            {
+                **record.model_dump(),
+                **change.model_dump(exclude_unset=True),
+                "secret_sha256": record.secret_sha256,
+            }
         )
         await self._save(updated)
         return updated

@@ -174,19 +174,8 @@ class RouteStreamer:
         move = next_move(error, route, index, attempt, self.spec.deadline_at - time.time())
         if move is None:
             raise self._final_error(error) from error
-        following = route[move.index]
-        await self.events.after_start(
-            EventType.FALLBACK,
-            {
-                "provider": step.provider,
-                "model": step.model,
-                "code": error.code,
-                "reason": error.message,
-                "next_provider": following.provider,
-                "next_model": following.model,
-                "wait_s": round(move.wait_s, 3),
-            },
-            job_fields={"provider": following.provider, "provider_model": following.model},
+        await self._announce_fallback(
+            step, error.code, error.message, route[move.index], wait_s=move.wait_s
         )
         return move
 
@@ -216,17 +205,34 @@ class RouteStreamer:
         if not self._announced:
             return
         following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None
+        await self._announce_fallback(step, reason, SKIP_REASONS[reason], following)
+
+    async def _announce_fallback(
+        self,
+        step: RouteStep,
+        code: str,
+        reason: str,
+        following: RouteStep | None,
+        *,
+        wait_s: float = 0.0,
+    ) -> None:
+        """A ``fallback`` event: which step failed or was passed over, why, and what comes next."""
         await self.events.after_start(
             EventType.FALLBACK,
             {
                 "provider": step.provider,
                 "model": step.model,
-                "code": reason,
-                "reason": SKIP_REASONS[reason],
+                "code": code,
+                "reason": reason,
                 "next_provider": following.provider if following else None,
                 "next_model": following.model if following else None,
-                "wait_s": 0,
+                "wait_s": round(wait_s, 3),
             },
+            job_fields=(
+                {"provider": following.provider, "provider_model": following.model}
+                if following
+                else None
+            ),
         )
 
     def _final_error(self, last: ProviderError | None) -> ProviderError:
