@@ -29,6 +29,17 @@ class ChatMessage(BaseModel):
     tool_call_id: str | None = Field(None, min_length=1, max_length=256)
 
 
+class CacheControl(BaseModel):
+    """How one request uses the response cache; never part of what the cache key hashes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    no_cache: bool = Field(False, description="do not answer from the cache (nor join a twin)")
+    no_store: bool = Field(False, description="do not store this answer")
+    max_age_s: int | None = Field(None, ge=0, description="accept a cached answer this old at most")
+    ttl_s: int | None = Field(None, ge=1, description="keep this answer this long (capped)")
+
+
 class ChatRequest(BaseModel):
     """A chat completion request: the conversation, the model and the sampling options."""
 
@@ -54,6 +65,7 @@ class ChatRequest(BaseModel):
     extra_body: dict[str, Any] | None = Field(
         None, description="fields passed to the upstream request as they are"
     )
+    cache: CacheControl | None = Field(None, description="response cache control")
 
     @model_validator(mode="after")
     def _check_sizes(self) -> ChatRequest:
@@ -68,7 +80,7 @@ class ChatRequest(BaseModel):
     def sampling_options(self) -> dict[str, object]:
         """The options a provider receives, leaving out what the client did not set."""
         return self.model_dump(
-            exclude={"messages", "model", "timeout_s", "provider", "models", "extra_body"},
+            exclude={"messages", "model", "timeout_s", "provider", "models", "extra_body", "cache"},
             exclude_none=True,
             mode="json",
         )
