@@ -14,6 +14,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from shared.batch.config import BatchSettings
 from shared.config import (
     DEMO_MODEL,
     CircuitConfig,
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     )
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     output_filters: list[OutputFilter] = Field(default_factory=list)
     # provider -> upstream model -> prices over time
     prices: dict[str, dict[str, list[Price]]] = Field(default_factory=dict)

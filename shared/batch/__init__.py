@@ -1,0 +1,1 @@
+"""Batches and files: what the gateway's Batch API and the batch workers share."""
