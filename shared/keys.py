@@ -105,6 +105,44 @@ class RedisKeys:
         """Pub/sub channel on which every worker hears job ids to cancel (no storage)."""
         return f"{self.prefix}:cancel"
 
+    # --- batches and files (Batch API). A batch's keys share the hash tag {<batch id>}.
+    # An ended batch's hash is kept batch_ttl_s; files are kept until deleted.
+    batch_ttl_s: int = 30 * 86_400
+
+    def batch(self, batch_id: str) -> str:
+        """Hash: spec, status, request counts, usage sums, timestamps, file ids, errors. No TTL
+        while it runs; batch_ttl_s once it has ended."""
+        return f"{self.prefix}:batch:{{{batch_id}}}"
+
+    def batch_results(self, batch_id: str) -> str:
+        """Hash: input line number -> that request's output or error line, each set once.
+        TTL: batch_ttl_s from the first result; deleted once the result files are written."""
+        return f"{self.prefix}:batch:{{{batch_id}}}:results"
+
+    def batch_lease(self, batch_id: str) -> str:
+        """String: the worker driving the batch. TTL: the batch lease (settings), renewed while
+        it runs; when it lapses another batch worker takes the batch over."""
+        return f"{self.prefix}:batch:{{{batch_id}}}:lease"
+
+    def batch_index(self, owner: str) -> str:
+        """Sorted set of an API key's batch ids by creation time. No TTL; ids of expired batches
+        are pruned by readers."""
+        return f"{self.prefix}:batches:{owner}"
+
+    @property
+    def batches_active(self) -> str:
+        """Set of the ids of batches that have not ended, which batch workers adopt. No TTL."""
+        return f"{self.prefix}:batches-active"
+
+    def file(self, file_id: str) -> str:
+        """JSON of one stored file's record (owner, size, name, purpose). No TTL: until
+        deleted."""
+        return f"{self.prefix}:file:{file_id}"
+
+    def file_index(self, owner: str) -> str:
+        """Sorted set of an API key's file ids by creation time. No TTL."""
+        return f"{self.prefix}:files:{owner}"
+
     def workers(self, queue: str) -> str:
         """Sorted set of the ids of workers consuming ``queue``, scored by last heartbeat (unix
         seconds). No TTL; entries older than worker_heartbeat_ttl_s are pruned by readers."""
