@@ -260,6 +260,29 @@ class StreamInterrupted(ProviderError):
     code = "stream_interrupted"
 
 
+# --- batches and files ----------------------------------------------------------------------------
+
+
+class FileTooLarge(RequestTooLarge):
+    """An uploaded file is larger than ``batch.max_file_bytes``."""
+
+    code = "file_too_large"
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+
+
+class BatchNotFound(NotFound):
+    code = "batch_not_found"
+
+
+class BatchFinished(Conflict):
+    """The batch has already ended (completed, failed, expired, cancelled): nothing to cancel."""
+
+    code = "batch_finished"
+
+
 def error_from_event(body: dict[str, Any]) -> GatewayError:
     """Rebuild the error an ``error`` event describes, to answer a waiting request with it."""
     code = str(body.get("code", GatewayError.code))
