@@ -14,6 +14,7 @@ from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
+from gateway.openai import router as openai_router
 from gateway.routes import admin, complete, jobs, providers, system, usage
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
@@ -67,5 +68,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (complete, jobs, providers, system, admin, usage):
         app.include_router(module.router)
+    app.include_router(openai_router)
     mount_graphql(app, settings)
     return app

@@ -22,7 +22,7 @@ class BodySizeLimit:
         too_large = RequestTooLarge(f"the body is larger than {self.max_bytes} bytes")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await error_response(too_large)(scope, receive, send)
+                await error_response(too_large, scope["path"])(scope, receive, send)
                 return
         received = 0
 

@@ -1,0 +1,108 @@
+"""``POST /v1/chat/completions``: OpenAI's chat completions, streamed or not, over the queue."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
+
+from gateway.admission import Admission, admit
+from gateway.auth import PrincipalDep
+from gateway.deps import GatewayDep
+from gateway.feed import JobFeed
+from gateway.jobs import Gateway
+from gateway.openai.streaming import OpenedFeed, chunk_body
+from gateway.responses import JSON
+from gateway.sse import event_stream_response
+from shared.errors import GatewayError, error_from_event
+from shared.events import EventType
+from shared.openai_format import (
+    ChunkStream,
+    StreamMode,
+    chat_completion_from_job,
+    chat_request_from_openai,
+    stream_mode_of,
+)
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+# What the SDK's extra_body / extra_headers may add; see shared/openai_format.
+OpenAIBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="OpenAI's chat completion request, plus the gateway's `fallback_models`, "
+        "`provider`, `cache`, `timeout_s` and `extra_body`"
+    ),
+]
+
+
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion")
+async def chat_completions(
+    body: OpenAIBody, request: Request, gateway: GatewayDep, caller: PrincipalDep
+) -> Response:
+    chat = chat_request_from_openai(body, headers=request.headers)
+    mode = stream_mode_of(body)
+    admission = await admit(gateway, caller, chat, kind="stream")
+    feed = await gateway.start_followed(admission.spec)
+    if mode.stream:
+        return await _streamed(gateway, admission, feed, mode)
+    return await _answered(gateway, admission, feed, request, owner=caller.key_id)
+
+
+async def _answered(
+    gateway: Gateway, admission: Admission, feed: JobFeed, request: Request, *, owner: str
+) -> Response:
+    job_id = feed.job_id
+    waiting = asyncio.create_task(gateway.wait_for_end(feed))
+    leaving = asyncio.create_task(_until_disconnected(request))
+    done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    if waiting not in done:  # the client left: nobody will read the answer
+        waiting.cancel()
+        await gateway.cancel(job_id)
+        return Response(status_code=499)
+    leaving.cancel()
+    last = waiting.result()
+    if last.type == EventType.ERROR:
+        raise _with_headers(error_from_event(last.data), admission)
+    job = await gateway.load(job_id, owner=owner)
+    return JSON(chat_completion_from_job(job), headers=_headers(admission, job_id))
+
+
+async def _streamed(
+    gateway: Gateway, admission: Admission, feed: JobFeed, mode: StreamMode
+) -> Response:
+    give_up = partial(gateway.cancel, feed.job_id)
+    opened = OpenedFeed(feed)
+    await opened.read_head(give_up)
+    error = opened.early_error()
+    if error is not None:
+        await opened.close()
+        raise _with_headers(error, admission)
+    spec = admission.spec
+    chunks = ChunkStream(
+        job_id=feed.job_id,
+        created=int(spec.created_at),
+        model=spec.model,
+        include_usage=mode.include_usage,
+    )
+    body = chunk_body(opened, chunks, on_abandoned=give_up)
+    return event_stream_response(body, headers=_headers(admission, feed.job_id))
+
+
+def _headers(admission: Admission, job_id: str) -> dict[str, str]:
+    """Rate-limit and budget headers, and the job's id (``GET /api/v1/jobs/{id}`` has its
+    provider, timings and cost)."""
+    return {"X-Job-Id": job_id, **admission.headers}
+
+
+def _with_headers(error: GatewayError, admission: Admission) -> GatewayError:
+    error.headers = {**admission.headers, **error.headers}
+    return error
+
+
+async def _until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

@@ -1,0 +1,176 @@
+"""An OpenAI ``/v1/chat/completions`` body to the gateway's ChatRequest.
+
+Fields OpenAI defines are mapped, passed upstream (``response_format``, ``reasoning_effort``,
+``logit_bias`` go into ``extra_body``), ignored when they change nothing here (``store``,
+``metadata``...), or refused with ``unsupported_parameter`` when the gateway cannot honour them
+(tools, ``n`` > 1, log probabilities, audio). The gateway's own options ride beside them, as the
+SDK's ``extra_body`` sends them: ``fallback_models``, ``provider``, ``cache``, ``timeout_s`` and
+``extra_body`` (fields for the upstream request). Any other field is refused with
+``unknown_parameter``, so that a typo is seen rather than silently dropped. A null field counts
+as absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.chat import ChatRequest
+from shared.errors import InvalidRequest
+from shared.openai_format.errors import (
+    UnknownParameter,
+    UnsupportedParameter,
+    invalid,
+    param_from_loc,
+)
+from shared.openai_format.extras import extras_from_headers
+from shared.openai_format.messages import messages_from_openai
+
+_SAME_NAME = (
+    "model",
+    "temperature",
+    "top_p",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "user",
+    "provider",
+    "cache",
+    "timeout_s",
+)
+PASSED_UPSTREAM = ("response_format", "reasoning_effort", "logit_bias")
+IGNORED = (
+    "store",
+    "metadata",
+    "service_tier",
+    "parallel_tool_calls",
+    "prompt_cache_key",
+    "safety_identifier",
+    "stream",  # read by the route (stream_mode_of)
+    "stream_options",
+)
+_TOOLS = "tools and function calling are not supported by this gateway yet"
+# field -> (the values that ask for nothing, why anything else is refused)
+UNSUPPORTED: dict[str, tuple[tuple[Any, ...], str]] = {
+    "n": ((1,), "n must be 1: this gateway returns one choice"),
+    "logprobs": ((False,), "log probabilities are not supported by this gateway"),
+    "top_logprobs": ((0,), "log probabilities are not supported by this gateway"),
+    "tools": (([],), _TOOLS),
+    "tool_choice": (("none",), _TOOLS),
+    "functions": (([],), _TOOLS),
+    "function_call": (("none",), _TOOLS),
+    "modalities": ((["text"],), "this gateway answers with text only"),
+    "audio": ((), "this gateway answers with text only"),
+    "prediction": ((), "predicted outputs are not supported by this gateway"),
+    "web_search_options": ((), "web search is not supported by this gateway"),
+}
+_HANDLED = frozenset(
+    {*_SAME_NAME, *PASSED_UPSTREAM, *IGNORED, *UNSUPPORTED}
+    | {"messages", "max_tokens", "max_completion_tokens", "fallback_models", "extra_body"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMode:
+    """How the answer is delivered: ``stream``, and a final usage chunk (``include_usage``)."""
+
+    stream: bool = False
+    include_usage: bool = False
+
+
+def chat_request_from_openai(
+    body: dict[str, Any], *, headers: Mapping[str, str] | None = None
+) -> ChatRequest:
+    """The ChatRequest an OpenAI chat completion body asks for; ``headers`` may add the
+    gateway's options (see ``shared.openai_format.extras``). Raises InvalidRequest (or its
+    subclasses) with ``details.param`` naming the field at fault."""
+    if not isinstance(body, dict):
+        raise invalid("the body must be a JSON object", None)
+    given = {key: value for key, value in body.items() if value is not None}
+    for key, value in (extras_from_headers(headers) if headers else {}).items():
+        given.setdefault(key, value)
+    _refuse_unknown_and_unsupported(given)
+    fields: dict[str, Any] = {key: given[key] for key in _SAME_NAME if key in given}
+    fields["messages"] = messages_from_openai(given.get("messages"))
+    limit_name, limit = _max_tokens(given)
+    if limit is not None:
+        fields["max_tokens"] = limit
+    if "fallback_models" in given:
+        fields["models"] = given["fallback_models"]
+    upstream = _upstream_fields(given)
+    if upstream:
+        fields["extra_body"] = upstream
+    try:
+        return ChatRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise _translated(exc, {"models": "fallback_models", "max_tokens": limit_name}) from exc
+
+
+def stream_mode_of(body: dict[str, Any]) -> StreamMode:
+    """``stream`` and ``stream_options.include_usage``; the options count only when streaming."""
+    stream = body.get("stream")
+    if stream is None:
+        return StreamMode()
+    if not isinstance(stream, bool):
+        raise invalid("stream must be a boolean", "stream")
+    options = body.get("stream_options")
+    if options is None or not stream:
+        return StreamMode(stream=stream)
+    if not isinstance(options, dict):
+        raise invalid("stream_options must be an object", "stream_options")
+    include_usage = options.get("include_usage", False)
+    if not isinstance(include_usage, bool):
+        raise invalid(
+            "stream_options.include_usage must be a boolean", "stream_options.include_usage"
+        )
+    return StreamMode(stream=True, include_usage=include_usage)
+
+
+def _refuse_unknown_and_unsupported(given: dict[str, Any]) -> None:
+    for key, value in given.items():
+        if key not in _HANDLED:
+            raise UnknownParameter(
+                f"Unrecognized request argument supplied: {key}", details={"param": key}
+            )
+        if key in UNSUPPORTED:
+            harmless, why = UNSUPPORTED[key]
+            if not any(_same(value, ok) for ok in harmless):
+                raise UnsupportedParameter(f"{key}: {why}", details={"param": key})
+
+
+def _same(value: Any, harmless: Any) -> bool:
+    return type(value) is type(harmless) and bool(value == harmless)
+
+
+def _max_tokens(given: dict[str, Any]) -> tuple[str, Any]:
+    """The output limit and the name it came under (``max_completion_tokens`` is OpenAI's
+    current name, ``max_tokens`` the deprecated one)."""
+    new, old = given.get("max_completion_tokens"), given.get("max_tokens")
+    if new is not None and old is not None and new != old:
+        raise invalid(
+            "give max_completion_tokens or max_tokens, not two different values", "max_tokens"
+        )
+    return ("max_completion_tokens", new) if new is not None else ("max_tokens", old)
+
+
+def _upstream_fields(given: dict[str, Any]) -> dict[str, Any]:
+    extra = given.get("extra_body", {})
+    if not isinstance(extra, dict):
+        raise invalid("extra_body must be an object", "extra_body")
+    return {**extra, **{key: given[key] for key in PASSED_UPSTREAM if key in given}}
+
+
+def _translated(exc: ValidationError, renames: dict[str, str]) -> InvalidRequest:
+    """The first failure, under the name the client sent the field by."""
+    errors = exc.errors()
+    loc = list(errors[0]["loc"])
+    if loc and loc[0] in renames:
+        loc[0] = renames[loc[0]]
+    param = param_from_loc(loc)
+    where = f"{param}: " if param else ""
+    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return InvalidRequest(f"{where}{errors[0]['msg']}", details={"param": param, "errors": details})
