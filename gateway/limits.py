@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import error_response
@@ -9,19 +11,28 @@ from shared.errors import RequestTooLarge
 
 
 class BodySizeLimit:
-    """Refuses a body larger than ``max_bytes``, by its Content-Length or as it streams in."""
+    """Refuses a body larger than ``max_bytes``, by its Content-Length or as it streams in.
+    ``per_path`` gives some paths their own cap; None leaves the cap to the route (the file
+    upload, which counts bytes as it streams them to storage)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[str, int | None] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = RequestTooLarge(f"the body is larger than {self.max_bytes} bytes")
+        max_bytes = self.per_path.get(scope["path"], self.max_bytes)
+        if max_bytes is None:
+            await self.app(scope, receive, send)
+            return
+        too_large = RequestTooLarge(f"the body is larger than {max_bytes} bytes")
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
                 await error_response(too_large, scope["path"])(scope, receive, send)
                 return
         received = 0
@@ -31,7 +42,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise too_large
             return message
 
