@@ -1,7 +1,8 @@
 """Admission: everything a request must pass before it becomes a job, for every front end.
 
-Model routing, the key's allowed models, its rate limits and its budget are checked here, so
-REST, GraphQL and the OpenAI-compatible API hold them the same way.
+Model routing, the key's allowed models, its budget, the response cache and its rate limits
+are checked here, so REST, GraphQL and the OpenAI-compatible API hold them the same way. A
+cache hit spends only a request of the key's rate: no tokens, no concurrency slot.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from gateway.auth import Principal
 from gateway.jobs import Gateway
 from shared.apikeys import KeyRecord
+from shared.cache import CachedAnswer, CachePlan, plan_cache
 from shared.chat import ChatRequest
 from shared.errors import BudgetExceeded, RateLimited
 from shared.jobs import JobKind, JobSpec
@@ -19,10 +21,15 @@ from shared.limits import estimate_tokens
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """An accepted request: the job to run, and headers to answer with (limits, warnings)."""
+    """An accepted request: the job to run (or its answer, from the cache), and headers to
+    answer with (limits, warnings)."""
 
     spec: JobSpec
     headers: dict[str, str] = field(default_factory=dict)
+    cache: CachePlan | None = None
+    hit: CachedAnswer | None = None
+    # The key's limits counted this job (a concurrency slot, its estimated tokens).
+    charged: bool = False
 
 
 async def admit(
@@ -38,13 +45,16 @@ async def admit(
     spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id)
     for model in [spec.model, *(chat.models or [])]:
         caller.check_model(model)
-    if caller.key is None:
-        return Admission(spec)
-    budget_headers = await check_budget(gateway, caller.key)
+    budget_headers = await check_budget(gateway, caller.key) if caller.key else {}
+    plan = plan_cache(gateway.settings.cache, gateway.settings.models[spec.model], spec)
+    hit = await gateway.cache.lookup(plan) if plan is not None else None
+    admission = Admission(spec, budget_headers, plan, hit)
+    if caller.key is None or not caller.key.limits.any:
+        return admission
     limits = caller.key.limits
-    if not limits.any:
-        return Admission(spec, budget_headers)
-    tokens = estimate_tokens(chat)
+    if hit is not None:
+        limits = limits.model_copy(update={"concurrent_jobs": None})
+    tokens = 0 if hit is not None else estimate_tokens(chat)
     decision = await gateway.limiter.admit(
         caller.key_id, limits, job_id=spec.id, deadline_at=spec.deadline_at, tokens=tokens
     )
@@ -58,7 +68,8 @@ async def admit(
     spec = spec.model_copy(
         update={"tokens_estimate": tokens, "tokens_per_minute": limits.tokens_per_minute}
     )
-    return Admission(spec, {**decision.headers(), **budget_headers})
+    headers = {**decision.headers(), **budget_headers}
+    return Admission(spec, headers, plan, hit, charged=hit is None)
 
 
 async def check_budget(gateway: Gateway, key: KeyRecord) -> dict[str, str]:

@@ -14,10 +14,12 @@ from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
+from gateway.metrics import GatewayMetrics
 from gateway.openai import router as openai_router
-from gateway.routes import admin, complete, jobs, providers, system, usage
+from gateway.routes import admin, complete, jobs, metrics, providers, system, usage
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
+from shared.cache import ResponseCache
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
@@ -46,6 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
             api_keys=KeyStore(redis, settings.keys),
             limiter=RateLimiter(redis, settings.keys),
             accounting=Accounting(redis, settings.keys),
+            cache=ResponseCache(redis, settings.keys),
+            metrics=GatewayMetrics(),
         )
         await hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
@@ -66,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (complete, jobs, providers, system, admin, usage):
+    for module in (complete, jobs, providers, system, admin, usage, metrics):
         app.include_router(module.router)
     app.include_router(openai_router)
     mount_graphql(app, settings)

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from typing import Protocol
 
 from gateway.hub import EventHub, EventQueue
 from shared.errors import EventsExpired, JobNotFound
@@ -20,6 +21,30 @@ from shared.jobstore import JobStore
 
 # A job whose worker vanished is ended by its readers this long after its deadline.
 DEADLINE_GRACE_S = 5.0
+
+
+class EventFeed(Protocol):
+    """What a front end reads a completion's events from."""
+
+    job_id: str
+
+    def batches(self) -> AsyncIterator[list[Event]]: ...
+
+    async def close(self) -> None: ...
+
+
+class CachedFeed:
+    """A finished answer's events, from the response cache: one batch, nothing to close."""
+
+    def __init__(self, job_id: str, events: list[Event]) -> None:
+        self.job_id = job_id
+        self._events = events
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        yield self._events
+
+    async def close(self) -> None:
+        pass
 
 
 class JobFeed:

@@ -10,10 +10,12 @@ from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gateway.feed import JobFeed
+from gateway.feed import EventFeed, JobFeed
 from gateway.hub import EventHub
+from gateway.metrics import GatewayMetrics
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
+from shared.cache import ResponseCache
 from shared.chat import ChatRequest
 from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import Event, EventType
@@ -44,6 +46,8 @@ class Gateway:
     api_keys: KeyStore
     limiter: RateLimiter
     accounting: Accounting
+    cache: ResponseCache
+    metrics: GatewayMetrics
 
     def new_spec(
         self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
@@ -74,36 +78,78 @@ class Gateway:
             after_seq=after_seq,
         )
 
-    async def start_followed(self, spec: JobSpec, *, exclusive: bool = False) -> JobFeed:
-        """Store and enqueue the job while subscribing to its events; read it with
-        ``replay=True``, which picks up anything published before the subscription held.
-        ``exclusive``: the id was chosen by the client; Conflict if it is in use."""
+    async def start_followed(
+        self,
+        spec: JobSpec,
+        *,
+        exclusive: bool = False,
+        fields: dict[str, str | int] | None = None,
+        inflight_key: str | None = None,
+        may_join: bool = False,
+    ) -> JobFeed:
+        """Store and enqueue the job while subscribing to its events; the feed replays
+        anything published before the subscription held. ``exclusive``: the id was chosen by
+        the client; Conflict if it is in use. ``fields``: more fields of the job's hash.
+        ``inflight_key``: the job may be joined by identical requests, and joins the one in
+        flight there instead when ``may_join`` (the feed's ``job_id`` tells which)."""
         feed = self.feed(spec.id, spec.deadline_at)
         opened, queued = await asyncio.gather(
-            feed.open(), self._store_and_enqueue(spec, exclusive), return_exceptions=True
+            feed.open(),
+            self._store_and_enqueue(
+                spec, exclusive, fields, inflight_key=inflight_key, may_join=may_join
+            ),
+            return_exceptions=True,
         )
         if isinstance(opened, BaseException):
             await feed.close()
             if not isinstance(queued, BaseException):
-                await self.cancel(spec.id)  # nobody would read it
+                await self.leave(queued[0] if queued else spec.id)  # nobody would read it
             raise opened
         if isinstance(queued, BaseException):
             await feed.close()
             raise queued
-        return feed
+        if queued is None:
+            return feed
+        await feed.close()
+        joined = self.feed(*queued)
+        await joined.open()
+        return joined
 
-    async def start_background(self, spec: JobSpec, *, exclusive: bool = False) -> None:
-        await self._store_and_enqueue(spec, exclusive)
+    async def start_background(
+        self,
+        spec: JobSpec,
+        *,
+        exclusive: bool = False,
+        fields: dict[str, str | int] | None = None,
+    ) -> None:
+        await self._store_and_enqueue(spec, exclusive, fields)
 
-    async def _store_and_enqueue(self, spec: JobSpec, exclusive: bool = False) -> None:
+    async def _store_and_enqueue(
+        self,
+        spec: JobSpec,
+        exclusive: bool = False,
+        fields: dict[str, str | int] | None = None,
+        *,
+        inflight_key: str | None = None,
+        may_join: bool = False,
+    ) -> tuple[str, float] | None:
+        """Store the job and queue it; with ``inflight_key``, join the job in flight there
+        instead when ``may_join`` and it still runs (returns its id and deadline)."""
         queue = self.settings.interactive_queue
         entry = self.publisher.same_redis_entry(spec.id, queue)
         try:
-            await self.store.create(spec, enqueue=entry, exclusive=exclusive)
+            if inflight_key is None:
+                await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
+            else:
+                joined = await self.store.create_or_join(
+                    spec, inflight_key=inflight_key, may_join=may_join, enqueue=entry, fields=fields
+                )
+                if joined is not None:
+                    return joined
         except (RedisError, OSError) as exc:
             raise ServiceUnavailable("Redis is not reachable; try again shortly") from exc
         if entry is not None:
-            return
+            return None
         try:
             await self.publisher.publish(spec.id, queue)
         except Exception as exc:
@@ -117,8 +163,9 @@ class Gateway:
                 only_if=JobStatus.QUEUED,
             )
             raise error from exc
+        return None
 
-    async def wait_for_end(self, feed: JobFeed) -> Event:
+    async def wait_for_end(self, feed: EventFeed) -> Event:
         """Follow the job to its last event and return that event."""
         try:
             async for batch in feed.batches():
@@ -137,3 +184,7 @@ class Gateway:
 
     async def cancel(self, job_id: str) -> JobStatus | None:
         return await self.store.request_cancel(job_id)
+
+    async def leave(self, job_id: str) -> None:
+        """A reader of a stream job went away: cancel the job unless others still read it."""
+        await self.store.request_cancel(job_id, leaving=True)

@@ -14,7 +14,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
-from gateway.feed import JobFeed
+from gateway.feed import EventFeed
 from shared.errors import GatewayError, ServiceUnavailable
 from shared.events import Event
 
@@ -37,7 +37,7 @@ def sse_error_frame(error: GatewayError) -> bytes:
 
 
 async def sse_body(
-    feed: JobFeed,
+    feed: EventFeed,
     *,
     on_abandoned: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIterator[bytes]:

@@ -25,7 +25,15 @@ METRICS = (
     "reasoning_tokens",
     "estimated_requests",
     "cost_usd",
+    # Answered from the cache, or by joining an identical request in flight: no provider
+    # tokens, and what they would have cost.
+    "cache_hits",
+    "coalesced_requests",
+    "saved_tokens",
+    "saved_cost_usd",
 )
+# Usage rows of requests no provider served are filed under this provider name.
+CACHE_PROVIDER = "cache"
 USAGE_TTL_S = 400 * 86_400
 
 
@@ -46,8 +54,6 @@ class Accounting:
         self, *, owner: str, model: str, provider: str, usage: Usage, cost: float | None
     ) -> None:
         """Add one finished job to the day's sums and to its key's spend."""
-        day = utc_day(time.time())
-        prefix = f"{owner}|{model}|{provider}|"
         values = {
             "requests": 1,
             "prompt_tokens": usage.prompt_tokens,
@@ -57,17 +63,36 @@ class Accounting:
             "estimated_requests": int(usage.estimated),
             "cost_usd": cost or 0.0,
         }
+        await self._add(owner, f"{owner}|{model}|{provider}|", values, spend=cost)
+
+    async def record_saved(
+        self, *, owner: str, model: str, usage: Usage, cost: float | None, coalesced: bool
+    ) -> None:
+        """Count a request answered without a provider call of its own: a cache hit, or a
+        request that joined an identical one (``coalesced``)."""
+        values = {
+            "requests": 1,
+            "coalesced_requests" if coalesced else "cache_hits": 1,
+            "saved_tokens": usage.total_tokens,
+            "saved_cost_usd": cost or 0.0,
+        }
+        await self._add(owner, f"{owner}|{model}|{CACHE_PROVIDER}|", values, spend=None)
+
+    async def _add(
+        self, owner: str, prefix: str, values: dict[str, float], *, spend: float | None
+    ) -> None:
+        day = utc_day(time.time())
         key = self.keys.usage_day(day.isoformat())
         async with self.redis.pipeline(transaction=True) as pipe:
             for metric, value in values.items():
                 if value:
                     pipe.hincrbyfloat(key, prefix + metric, value)
             pipe.expire(key, USAGE_TTL_S)
-            if cost:
+            if spend:
                 for period in ("day", "month"):
-                    spend = self.keys.spend(owner, period_id(period, day))
-                    pipe.incrbyfloat(spend, cost)
-                    pipe.expire(spend, USAGE_TTL_S)
+                    counter = self.keys.spend(owner, period_id(period, day))
+                    pipe.incrbyfloat(counter, spend)
+                    pipe.expire(counter, USAGE_TTL_S)
             await pipe.execute()
 
     async def spent(self, owner: str, period: Literal["day", "month"]) -> float:
@@ -108,7 +133,9 @@ class Accounting:
         return [
             {
                 **dict(zip(group_by, labels, strict=True)),
-                **{m: (round(v, 10) if m == "cost_usd" else int(v)) for m, v in sums.items()},
+                **{
+                    m: (round(v, 10) if m.endswith("cost_usd") else int(v)) for m, v in sums.items()
+                },
             }
             for labels, sums in sorted(groups.items())
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -110,6 +110,34 @@ class RouteStep(BaseModel):
     )
 
 
+# "deterministic": only requests that set temperature 0; "always": every request; "never".
+CacheEligibility = Literal["deterministic", "always", "never"]
+
+
+class ModelCache(BaseModel):
+    """A model's own cache rules, in place of the global ones where set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    eligible: CacheEligibility | None = None
+    ttl_s: int | None = Field(None, ge=1)
+
+
+class CacheConfig(BaseModel):
+    """The exact-match response cache and the coalescing of identical requests in flight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    eligible: CacheEligibility = "deterministic"
+    # "key": each API key has its own entries; "global": every key shares them.
+    scope: Literal["key", "global"] = "key"
+    ttl_s: int = Field(3600, ge=1, description="how long an answer is kept")
+    max_ttl_s: int = Field(7 * 86_400, ge=1, description="cap of a request's own ttl_s")
+    max_entry_bytes: int = Field(1_048_576, ge=1024, description="larger answers are not kept")
+    coalesce: bool = Field(True, description="identical requests in flight share one job")
+
+
 class ModelConfig(BaseModel):
     """A model name clients send, mapped to an ordered chain of providers."""
 
@@ -120,6 +148,7 @@ class ModelConfig(BaseModel):
     output_filters: list[OutputFilter] | None = Field(
         None, description="this model's filters, in place of the global ones"
     )
+    cache: ModelCache = Field(default_factory=ModelCache)
 
 
 class CircuitConfig(BaseModel):

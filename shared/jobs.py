@@ -109,3 +109,5 @@ class Job(BaseModel):
     result: JobResult | None = None
     error: dict[str, Any] | None = None
     last_seq: int = 0
+    # HIT: answered from the response cache; MISS: computed, and cacheable; None: not cacheable.
+    cache: Literal["HIT", "MISS"] | None = None

@@ -46,11 +46,12 @@ class JobStore:
         self._append = redis.register_script(_script("append_event.lua"))
         self._claim = redis.register_script(_script("claim_job.lua"))
         self._cancel = redis.register_script(_script("cancel_job.lua"))
+        self._create_or_join = redis.register_script(_script("create_or_join.lua"))
 
     async def load_scripts(self) -> None:
         """Load the scripts now, so no request pays for (or trips over) a NOSCRIPT reply.
         fakeredis's TCP server, used by ``up`` without Redis, drops the connection on one."""
-        for script in (self._append, self._claim, self._cancel):
+        for script in (self._append, self._claim, self._cancel, self._create_or_join):
             script.sha = await self.redis.script_load(script.script)
 
     async def create(
@@ -59,17 +60,20 @@ class JobStore:
         *,
         enqueue: tuple[str, bytes] | None = None,
         exclusive: bool = False,
+        fields: dict[str, str | int] | None = None,
     ) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it.
         ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
         exactly when it is stored, in one round trip.
+
+        ``fields``: more fields of the job's hash (the cache's).
 
         ``exclusive`` is for ids a client chose: the job is created only if neither its hash nor
         its event stream exists, else Conflict. WATCH makes the check and the transaction one
         atomic step (a concurrent creator makes EXEC fail); random ids skip the extra round trip.
         """
         key = self.keys.job(spec.id)
-        ttl_s = int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
+        ttl_s = self._live_ttl_s(spec)
         in_use = Conflict(f"the id {spec.id!r} is already in use; choose another")
         async with self.redis.pipeline(transaction=True) as pipe:
             if exclusive:
@@ -77,10 +81,8 @@ class JobStore:
                 if await pipe.exists(key, self.keys.job_events(spec.id)):
                     raise in_use
                 pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            pipe.hset(
-                key,
-                mapping={"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0},
-            )
+            mapping: dict[Any, Any] = {**_new_job_fields(spec), **(fields or {})}
+            pipe.hset(key, mapping=mapping)
             pipe.expire(key, ttl_s)
             if enqueue is not None:
                 pipe.lpush(*enqueue)
@@ -88,6 +90,66 @@ class JobStore:
                 await pipe.execute()
             except WatchError as exc:
                 raise in_use from exc
+
+    async def create_or_join(
+        self,
+        spec: JobSpec,
+        *,
+        inflight_key: str,
+        may_join: bool,
+        enqueue: tuple[str, bytes] | None = None,
+        fields: dict[str, str | int] | None = None,
+    ) -> tuple[str, float] | None:
+        """Join the job computing the same answer, when one runs under ``inflight_key`` and
+        ``may_join``: returns its id and deadline. Otherwise store (and enqueue) this one as
+        the job others join, and return None."""
+        job_before, job_after = self.keys.job_affixes
+        mapping = {
+            **_new_job_fields(spec),
+            **(fields or {}),
+            "inflight": inflight_key,
+            "readers": 1,
+            "deadline_at": spec.deadline_at,
+        }
+        list_key, message = enqueue or ("", b"")
+        reply = await self._create_or_join(
+            keys=[inflight_key, self.keys.job(spec.id), list_key],
+            args=[
+                job_before,
+                job_after,
+                spec.id,
+                "1" if may_join else "0",
+                int((spec.deadline_at - spec.created_at) * 1000),
+                self._live_ttl_s(spec),
+                message,
+                *(item for pair in mapping.items() for item in pair),
+            ],
+        )
+        job_id, deadline_at = (part.decode() for part in reply)
+        return None if job_id == spec.id else (job_id, float(deadline_at))
+
+    async def create_finished(
+        self, spec: JobSpec, events: list[Event], fields: dict[str, str | float]
+    ) -> None:
+        """Store a job that ended before it was queued (answered from the cache), with its
+        events, so it reads like any other."""
+        key, events_key = self.keys.job(spec.id), self.keys.job_events(spec.id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            mapping: dict[Any, Any] = {
+                **_new_job_fields(spec),
+                **fields,
+                "status": JobStatus.SUCCEEDED,
+                "seq": len(events),
+            }
+            pipe.hset(key, mapping=mapping)
+            for event in events:
+                pipe.xadd(events_key, {"e": event.raw}, id=f"0-{event.seq}")
+            pipe.expire(key, self.keys.result_ttl_s)
+            pipe.expire(events_key, self.keys.events_ttl_s)
+            await pipe.execute()
+
+    def _live_ttl_s(self, spec: JobSpec) -> int:
+        return int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
 
     async def append(
         self,
@@ -148,13 +210,15 @@ class JobStore:
     async def release(self, job_id: str) -> None:
         await self.redis.delete(self.keys.job_lease(job_id))
 
-    async def request_cancel(self, job_id: str) -> JobStatus | None:
+    async def request_cancel(self, job_id: str, *, leaving: bool = False) -> JobStatus | None:
         """Flag the job cancelled and tell the workers; end it here if no worker has it yet.
-        Returns the status it had, or None when it does not exist."""
+        Returns the status it had, or None when it does not exist. ``leaving``: a reader went
+        away; the job is cancelled only if no other reader shares it (else None)."""
         reply = await self._cancel(
-            keys=[self.keys.job(job_id)], args=[self.keys.cancel_channel, job_id]
+            keys=[self.keys.job(job_id)],
+            args=[self.keys.cancel_channel, job_id, "1" if leaving else "0"],
         )
-        if reply == b"missing":
+        if reply in (b"missing", b"shared"):
             return None
         status = JobStatus(reply.decode())
         if status is JobStatus.QUEUED:
@@ -254,4 +318,9 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         result=JobResult.model_validate(result) if result else None,
         error=parsed(b"error"),
         last_seq=int(fields.get(b"seq", b"0")),
+        cache=fields[b"cache"].decode() if b"cache" in fields else None,
     )
+
+
+def _new_job_fields(spec: JobSpec) -> dict[str, str | int]:
+    return {"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0}

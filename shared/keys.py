@@ -34,6 +34,11 @@ class RedisKeys:
         result_ttl_s after the job ends."""
         return f"{self.prefix}:job:{{{job_id}}}"
 
+    @property
+    def job_affixes(self) -> tuple[str, str]:
+        """``job(id)`` is the first + id + the second (for scripts that find a job by id)."""
+        return f"{self.prefix}:job:{{", "}"
+
     def job_events(self, job_id: str) -> str:
         """Stream of the job's events, entry id ``0-<seq>``. Same TTLs as the job, events_ttl_s
         after it ends."""
@@ -61,6 +66,20 @@ class RedisKeys:
     def provider_models(self, provider: str) -> str:
         """JSON list of the model ids the provider's /models returned. TTL: models_cache_ttl_s."""
         return f"{self.prefix}:pmodels:{provider}"
+
+    def cache_entry(self, namespace: str, digest: str) -> str:
+        """JSON of one cached answer (its events, result and usage). TTL: the cache's ttl_s,
+        or the request's own, set when the answer is stored."""
+        return f"{self.prefix}:cache:{namespace}:{digest}"
+
+    def cache_namespace_pattern(self, namespace: str) -> str:
+        """SCAN pattern matching every entry of a namespace (``*`` for all of them)."""
+        return f"{self.prefix}:cache:{namespace}:*"
+
+    def cache_inflight(self, namespace: str, digest: str) -> str:
+        """Id of the job computing this answer now, for identical requests to join. TTL: the
+        job's deadline; deleted when the job ends."""
+        return f"{self.prefix}:inflight:{namespace}:{digest}"
 
     def limit(self, key_id: str, kind: str) -> str:
         """GCRA theoretical arrival time (unix s) of a key's ``requests`` or ``tokens`` per

@@ -134,6 +134,14 @@ class RateLimiter:
             tokens_reset_s=float(reset_t),
         )
 
+    async def give_back(
+        self, key_id: str, job_id: str, *, tokens: int, per_minute: int | None
+    ) -> None:
+        """Undo an admission whose job never ran: its concurrency slot and its tokens."""
+        await self.redis.zrem(self.keys.running_jobs(key_id), job_id)
+        if per_minute:
+            await self.correct_tokens(key_id, per_minute, -tokens)
+
     async def correct_tokens(self, key_id: str, tokens_per_minute: int, delta: int) -> None:
         """Charge (or give back) the difference between the real and the estimated tokens."""
         key = self.keys.limit(key_id, "tokens")

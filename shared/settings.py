@@ -17,6 +17,7 @@ from pydantic_settings import (
 from shared.batch.config import BatchSettings
 from shared.config import (
     DEMO_MODEL,
+    CacheConfig,
     CircuitConfig,
     ModelConfig,
     OutputFilter,
@@ -90,6 +91,7 @@ class Settings(BaseSettings):
     )
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     output_filters: list[OutputFilter] = Field(default_factory=list)
     # provider -> upstream model -> prices over time

@@ -39,21 +39,11 @@ RENAMED = {"models": "fallbackModels"}
 
 
 @dataclass(frozen=True, slots=True)
-class CacheControl:
-    """``CacheControlInput``, validated and carried for the response cache (a later release)."""
-
-    no_cache: bool = False
-    no_store: bool = False
-    max_age_s: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class CompletionInput:
     """One completion as asked for over GraphQL."""
 
     chat: ChatRequest
     stream_id: str | None = None
-    cache: CacheControl = CacheControl()
 
 
 def completion_input(
@@ -67,16 +57,14 @@ def completion_input(
     }
     if options.get("fallback_models") is not None:
         body["models"] = options["fallback_models"]
+    if options.get("cache") is not None:
+        body["cache"] = _without_nulls(options["cache"])
     try:
         chat = ChatRequest.model_validate(body)
     except ValidationError as exc:
         details = [{**d, "loc": graphql_loc(d["loc"])} for d in validation_details(exc)]
         raise InvalidRequest("invalid request", details=details) from exc
-    return CompletionInput(
-        chat=chat,
-        stream_id=stream_id(options.get("stream_id")),
-        cache=cache_control(options.get("cache")),
-    )
+    return CompletionInput(chat=chat, stream_id=stream_id(options.get("stream_id")))
 
 
 def stream_id(value: str | None) -> str | None:
@@ -88,22 +76,6 @@ def stream_id(value: str | None) -> str | None:
     return value
 
 
-def cache_control(value: dict[str, Any] | None) -> CacheControl:
-    if not value:
-        return CacheControl()
-    max_age_s = value.get("max_age_s")
-    if max_age_s is not None and max_age_s < 0:
-        raise InvalidRequest(
-            "cache.maxAgeS must not be negative",
-            details=[{"loc": ["options", "cache", "maxAgeS"], "msg": "negative"}],
-        )
-    return CacheControl(
-        no_cache=bool(value.get("no_cache")),
-        no_store=bool(value.get("no_store")),
-        max_age_s=max_age_s,
-    )
-
-
 def graphql_loc(loc: list[Any]) -> list[Any]:
     """A ChatRequest field path as the GraphQL input names it."""
     if not loc:
@@ -111,7 +83,8 @@ def graphql_loc(loc: list[Any]) -> list[Any]:
     head, *rest = loc
     if head == "messages":
         return ["messages", *[_camel(p) if isinstance(p, str) else p for p in rest]]
-    return ["options", RENAMED.get(str(head), _camel(str(head))), *rest]
+    named = [_camel(p) if isinstance(p, str) else p for p in rest]
+    return ["options", RENAMED.get(str(head), _camel(str(head))), *named]
 
 
 def _camel(name: str) -> str:

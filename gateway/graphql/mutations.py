@@ -12,6 +12,7 @@ from typing import Any
 
 from ariadne import MutationType
 
+from gateway.completions import submit
 from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import job_output
@@ -30,9 +31,9 @@ async def resolve_submit(
 ) -> dict[str, Any]:
     ctx = context_of(info)
     ask = completion_input(messages, options)
-    spec = await admitted(ctx, ask, "background")
-    await ctx.gateway.start_background(spec, exclusive=ask.stream_id is not None)
-    return job_output(await ctx.gateway.load(spec.id, owner=ctx.principal.key_id))
+    admission = await admitted(ctx, ask, "background")
+    await submit(ctx.gateway, admission, exclusive=ask.stream_id is not None)
+    return job_output(await ctx.gateway.load(admission.spec.id, owner=ctx.principal.key_id))
 
 
 @mutation.field("startStreamCompletion")
@@ -50,8 +51,7 @@ async def resolve_start_stream(
             "startStreamCompletion needs options.streamId; submitCompletion returns a new id",
             details=[{"loc": ["options", "streamId"], "msg": "required here"}],
         )
-    spec = await admitted(ctx, ask, "background")
-    await ctx.gateway.start_background(spec, exclusive=True)
+    await submit(ctx.gateway, await admitted(ctx, ask, "background"), exclusive=True)
     return True
 
 

@@ -48,6 +48,7 @@ def stream_item(job_id: str, event: Event) -> dict[str, Any]:
         },
         "provider": data.get("provider"),
         "model": data.get("model"),
+        "cache": data.get("cache"),
     }
     if event.type == EventType.FALLBACK:
         item["fallback"] = {

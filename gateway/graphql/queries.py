@@ -7,6 +7,7 @@ from typing import Any
 
 from ariadne import QueryType
 
+from gateway.completions import outcome
 from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import completion_response, job_output
@@ -28,11 +29,11 @@ async def resolve_complete(
 ) -> dict[str, Any]:
     ctx = context_of(info)
     ask = completion_input(messages, options)
-    spec = await admitted(ctx, ask, "stream")
-    last = await run_to_end(ctx, spec, exclusive=ask.stream_id is not None)
+    admission = await admitted(ctx, ask, "stream")
+    last, following = await run_to_end(ctx, admission, exclusive=ask.stream_id is not None)
     if last.type == EventType.ERROR:
         raise error_from_event(last.data)
-    return completion_response(await ctx.gateway.load(spec.id, owner=ctx.principal.key_id))
+    return completion_response(await outcome(ctx.gateway, following))
 
 
 @query.field("listProviders")

@@ -9,29 +9,29 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 import anyio
 from starlette.requests import Request
 
-from gateway.admission import admit
-from gateway.feed import JobFeed
+from gateway.admission import Admission, admit
+from gateway.completions import Following, follow, leave
+from gateway.feed import EventFeed
 from gateway.graphql.context import RequestContext
 from gateway.graphql.inputs import CompletionInput
 from gateway.jobs import Gateway
 from shared.errors import Conflict, JobCancelled, JobNotFound
 from shared.events import Event
-from shared.jobs import Job, JobKind, JobSpec
+from shared.jobs import Job, JobKind
 
 # A subscriber may subscribe to a streamId before the mutation that starts its job arrives; it
 # waits this long for the job to appear.
 JOB_WAIT_S = 10.0
 
 
-async def admitted(ctx: RequestContext, ask: CompletionInput, kind: JobKind) -> JobSpec:
+async def admitted(ctx: RequestContext, ask: CompletionInput, kind: JobKind) -> Admission:
     """The job for this completion, checked as REST checks it; its id is the streamId if any.
 
     A streamId in use is refused before admission counts the request against the key's limits;
     creating the job refuses it again, atomically, should two clients race for one id."""
     if ask.stream_id is not None and await ctx.gateway.store.progress(ask.stream_id):
         raise Conflict(f"the id {ask.stream_id!r} is already in use; choose another")
-    admission = await admit(ctx.gateway, ctx.principal, ask.chat, kind=kind, job_id=ask.stream_id)
-    return admission.spec
+    return await admit(ctx.gateway, ctx.principal, ask.chat, kind=kind, job_id=ask.stream_id)
 
 
 async def job_when_it_exists(gateway: Gateway, job_id: str, owner: str) -> Job:
@@ -50,30 +50,32 @@ async def job_when_it_exists(gateway: Gateway, job_id: str, owner: str) -> Job:
         pause = min(pause * 2, 0.25)
 
 
-async def run_to_end(ctx: RequestContext, spec: JobSpec, *, exclusive: bool) -> Event:
+async def run_to_end(
+    ctx: RequestContext, admission: Admission, *, exclusive: bool
+) -> tuple[Event, Following]:
     """Start the job and wait for its last event. A client that goes away (an HTTP disconnect,
     or its WebSocket operation stopped) cancels the job: nobody would read the answer."""
     gateway = ctx.gateway
-    feed = await gateway.start_followed(spec, exclusive=exclusive)
-    waiting = asyncio.create_task(gateway.wait_for_end(feed))
+    following = await follow(gateway, admission, exclusive=exclusive)
+    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
     watched: set[asyncio.Task[object]] = {waiting}
     if isinstance(ctx.connection, Request):
         watched.add(asyncio.create_task(_until_disconnected(ctx.connection)))
     try:
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         if waiting.done():
-            return waiting.result()
+            return waiting.result(), following
         raise JobCancelled("the client went away")
     finally:
         for task in watched:
             task.cancel()
         if not waiting.done() or waiting.cancelled():
             with anyio.CancelScope(shield=True):
-                await gateway.cancel(spec.id)
+                await leave(gateway, following)
 
 
 async def events_of(
-    open_feed: Callable[[], Awaitable[JobFeed]],
+    open_feed: Callable[[], Awaitable[EventFeed]],
     *,
     on_abandoned: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncGenerator[Event, None]:
@@ -84,7 +86,7 @@ async def events_of(
     The feed is opened on the first read, not when the subscription is set up: a subscription
     stopped before it ever ran is closed without running this body, so nothing may be left
     open (or started) by then."""
-    feed: JobFeed | None = None
+    feed: EventFeed | None = None
     finished = False
     try:
         feed = await open_feed()

@@ -8,14 +8,14 @@ cancels it, and the worker closes the upstream call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from functools import partial
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, cast
 
 from ariadne import SubscriptionType
 from ariadne.types import Subscriber
 
-from gateway.feed import JobFeed
+from gateway.completions import Following, follow, leave
+from gateway.feed import EventFeed
 from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import stream_item
@@ -39,13 +39,13 @@ async def stream_completion_source(
     if known is not None and known.owner != owner:
         raise JobNotFound(f"no job {stream_id}")
 
-    async def open_feed() -> JobFeed:
+    async def open_feed() -> EventFeed:
         job = known or await job_when_it_exists(gateway, stream_id, owner)
         feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
         await feed.open()
         return feed
 
-    return _items(stream_id, events_of(open_feed))
+    return _items(lambda: stream_id, events_of(open_feed))
 
 
 async def complete_stream_source(
@@ -56,10 +56,18 @@ async def complete_stream_source(
 ) -> AsyncIterator[dict[str, Any]]:
     ctx = context_of(info)
     ask = completion_input(messages, options)
-    spec = await admitted(ctx, ask, "stream")  # a refused request fails the subscribe itself
-    start = partial(ctx.gateway.start_followed, spec, exclusive=ask.stream_id is not None)
-    events = events_of(start, on_abandoned=partial(ctx.gateway.cancel, spec.id))
-    return _items(spec.id, events)
+    admission = await admitted(ctx, ask, "stream")  # a refused one fails the subscribe itself
+    started: list[Following] = []
+
+    async def start() -> EventFeed:
+        following = await follow(ctx.gateway, admission, exclusive=ask.stream_id is not None)
+        started.append(following)
+        return following.feed
+
+    async def abandon() -> None:
+        await leave(ctx.gateway, started[0])
+
+    return _items(lambda: started[0].job_id, events_of(start, on_abandoned=abandon))
 
 
 # Sources are coroutines returning the iterator, not generators: graphql-core awaits them, so a
@@ -68,10 +76,13 @@ subscription.set_source("streamCompletion", cast(Subscriber, stream_completion_s
 subscription.set_source("completeStream", cast(Subscriber, complete_stream_source))
 
 
-async def _items(job_id: str, events: AsyncGenerator[Event, None]) -> AsyncIterator[dict[str, Any]]:
+async def _items(
+    job_id: Callable[[], str], events: AsyncGenerator[Event, None]
+) -> AsyncIterator[dict[str, Any]]:
+    """``job_id`` is asked once the job has started (a request may join another's job)."""
     try:
         async for event in events:
-            yield stream_item(job_id, event)
+            yield stream_item(job_id(), event)
     finally:
         await events.aclose()  # runs its clean-up now, not whenever it is collected
 

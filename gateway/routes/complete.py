@@ -14,6 +14,8 @@ from starlette.responses import StreamingResponse
 
 from gateway.admission import admit
 from gateway.auth import Principal, PrincipalDep
+from gateway.cache_control import CacheControlHeader, with_cache_header
+from gateway.completions import follow, leave, outcome
 from gateway.deps import GatewayDep
 from gateway.errors import validation_details
 from gateway.jobs import Gateway
@@ -29,31 +31,38 @@ router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 
 @router.post("/complete", summary="Complete a chat and return the whole answer as JSON")
 async def complete(
-    chat: ChatRequest, request: Request, gateway: GatewayDep, caller: PrincipalDep
+    chat: ChatRequest,
+    request: Request,
+    gateway: GatewayDep,
+    caller: PrincipalDep,
+    cache_control: CacheControlHeader = None,
 ) -> Response:
+    chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="stream")
-    spec = admission.spec
-    feed = await gateway.start_followed(spec)
-    waiting = asyncio.create_task(gateway.wait_for_end(feed))
+    following = await follow(gateway, admission)
+    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
     leaving = asyncio.create_task(_until_disconnected(request))
     done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
     if waiting not in done:  # the client left: nobody will read the answer
         waiting.cancel()
-        await gateway.cancel(spec.id)
+        await leave(gateway, following)
         return Response(status_code=499)
     leaving.cancel()
     last = waiting.result()
     if last.type == EventType.ERROR:
         raise error_from_event(last.data)
-    job = await gateway.load(spec.id, owner=caller.key_id)
-    return JSON(completion_body(job), headers=admission.headers)
+    job = await outcome(gateway, following)
+    return JSON(completion_body(job), headers={**following.headers, **admission.headers})
 
 
 @router.post("/complete/stream", summary="Complete a chat, streamed as Server-Sent Events")
 async def stream_post(
-    chat: ChatRequest, gateway: GatewayDep, caller: PrincipalDep
+    chat: ChatRequest,
+    gateway: GatewayDep,
+    caller: PrincipalDep,
+    cache_control: CacheControlHeader = None,
 ) -> StreamingResponse:
-    return await _stream(gateway, chat, caller)
+    return await _stream(gateway, with_cache_header(chat, cache_control), caller)
 
 
 @router.get("/complete/stream", summary="Stream a completion (EventSource-friendly)")
@@ -69,6 +78,7 @@ async def stream_get(
     max_tokens: int | None = None,
     stop: Annotated[list[str] | None, Query()] = None,
     seed: int | None = None,
+    cache_control: CacheControlHeader = None,
 ) -> StreamingResponse:
     fields = {
         "model": model,
@@ -79,15 +89,14 @@ async def stream_get(
         "seed": seed,
     }
     chat = chat_from_query(prompt=prompt, messages=messages, system=system, options=fields)
-    return await _stream(gateway, chat, caller)
+    return await _stream(gateway, with_cache_header(chat, cache_control), caller)
 
 
 async def _stream(gateway: Gateway, chat: ChatRequest, caller: Principal) -> StreamingResponse:
     admission = await admit(gateway, caller, chat, kind="stream")
-    spec = admission.spec
-    feed = await gateway.start_followed(spec)
-    body = sse_body(feed, on_abandoned=partial(gateway.cancel, spec.id))
-    return event_stream_response(body, headers={"X-Job-Id": spec.id, **admission.headers})
+    following = await follow(gateway, admission)
+    body = sse_body(following.feed, on_abandoned=partial(leave, gateway, following))
+    return event_stream_response(body, headers={**following.headers, **admission.headers})
 
 
 def chat_from_query(
@@ -130,6 +139,7 @@ def completion_body(job: Job) -> dict[str, Any]:
         "finish_reason": job.result.finish_reason,
         "usage": job.usage.model_dump() if job.usage else None,
         "cost": job.cost,
+        "cache": job.cache,
         "timings": {
             **timings.model_dump(),
             "queue_ms": since_queued_ms(timings.started_at),

@@ -9,6 +9,8 @@ from starlette.responses import StreamingResponse
 
 from gateway.admission import admit
 from gateway.auth import PrincipalDep
+from gateway.cache_control import CacheControlHeader, with_cache_header
+from gateway.completions import submit as submit_job
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
@@ -33,15 +35,32 @@ def job_body(job: Job) -> dict[str, Any]:
 @router.post(
     "", status_code=status.HTTP_202_ACCEPTED, summary="Submit a job to run in the background"
 )
-async def submit(chat: ChatRequest, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
+async def submit(
+    chat: ChatRequest,
+    gateway: GatewayDep,
+    caller: PrincipalDep,
+    cache_control: CacheControlHeader = None,
+) -> JSON:
+    chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="background")
     spec = admission.spec
-    await gateway.start_background(spec)
+    await submit_job(gateway, admission)
     links = job_links(spec.id)
+    hit = admission.hit is not None
     return JSON(
-        {"id": spec.id, "status": "queued", "model": spec.model, "links": links},
+        {
+            "id": spec.id,
+            "status": "succeeded" if hit else "queued",
+            "model": spec.model,
+            "cache": "HIT" if hit else "MISS",
+            "links": links,
+        },
         status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": links["self"], **admission.headers},
+        headers={
+            "Location": links["self"],
+            "X-Cache": "HIT" if hit else "MISS",
+            **admission.headers,
+        },
     )
 
 

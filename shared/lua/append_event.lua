@@ -6,6 +6,33 @@
 -- owners' running-jobs sets, ARGV[9] job id, ARGV[10..] field/value pairs to set on the job
 -- hash with the event. The job's last event also frees its owner's concurrency slot.
 -- Returns the seq, 0 when the job has already ended (or is not in ARGV[4]), -1 when unknown.
+-- A job that succeeds with a cache_key field stores its answer (see store_answer); a job that
+-- ends frees its in-flight key, so identical requests stop joining it.
+
+-- The answer's events and result under the job's cache_key, unless the stream was trimmed (not
+-- the whole answer) or the entry would pass cache_max_bytes. Fallbacks are left out.
+local function store_answer(seq)
+  local f = redis.call('HMGET', KEYS[1], 'cache_key', 'cache_ttl_s', 'cache_max_bytes',
+    'provider', 'provider_model', 'result', 'usage', 'cost')
+  if not f[1] then return end
+  local entries = redis.call('XRANGE', KEYS[2], '-', '+')
+  if #entries ~= seq then return end
+  local limit, size, parts = tonumber(f[3]), 0, {}
+  for _, entry in ipairs(entries) do
+    local e = entry[2][2]
+    if not string.find(string.sub(e, 1, 40), '"type":"fallback"', 1, true) then
+      size = size + #e + 1
+      if size > limit then return end
+      parts[#parts + 1] = e
+    end
+  end
+  local t = redis.call('TIME')
+  redis.call('SET', f[1], '{"stored_at":' .. t[1] .. '.' .. string.format('%06d', t[2])
+    .. ',"provider":' .. cjson.encode(f[4]) .. ',"provider_model":' .. cjson.encode(f[5])
+    .. ',"result":' .. f[6] .. ',"usage":' .. f[7] .. ',"cost":' .. (f[8] or 'null')
+    .. ',"events":[' .. table.concat(parts, ',') .. ']}', 'EX', f[2])
+end
+
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
@@ -25,6 +52,9 @@ if ARGV[3] ~= '' then
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   local owner = cjson.decode(redis.call('HGET', KEYS[1], 'spec'))['owner']
   redis.call('ZREM', ARGV[8] .. owner .. ':jobs', ARGV[9])
+  if ARGV[3] == 'succeeded' then store_answer(seq) end
+  local inflight = redis.call('HGET', KEYS[1], 'inflight')
+  if inflight and redis.call('GET', inflight) == ARGV[9] then redis.call('DEL', inflight) end
 end
 redis.call('PUBLISH', ARGV[1], payload)
 return seq

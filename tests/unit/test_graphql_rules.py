@@ -40,7 +40,12 @@ def test_options_become_the_chat_request_and_the_extras() -> None:
     assert ask.chat.models == ["a", "b"]
     assert ask.chat.extra_body == {"k": 1}
     assert ask.chat.temperature is None
-    assert (ask.cache.no_cache, ask.cache.no_store, ask.cache.max_age_s) == (True, False, 60)
+    assert ask.chat.cache is not None
+    assert (ask.chat.cache.no_cache, ask.chat.cache.no_store, ask.chat.cache.max_age_s) == (
+        True,
+        False,
+        60,
+    )
     assert ask.stream_id == "abcdefgh"
 
 

@@ -1,0 +1,122 @@
+"""Starting an admitted completion, for every front end: answered from the response cache,
+joined to the identical job in flight, or run as a new job."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from gateway.admission import Admission
+from gateway.feed import CachedFeed, EventFeed
+from gateway.jobs import Gateway
+from shared.cache import CachedAnswer
+from shared.errors import JobNotFound
+from shared.jobs import Job, JobSpec
+from shared.usage import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Following:
+    """A completion a client reads as it happens."""
+
+    feed: EventFeed
+    job_id: str
+    answer: Job | None = None  # set when the cache answered: no job was stored
+    coalesced: bool = False  # it joined an identical job another request started
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.answer is not None:
+            return {"X-Cache": "HIT"}
+        headers = {"X-Cache": "MISS", "X-Job-Id": self.job_id}
+        if self.coalesced:
+            headers["X-Cache-Coalesced"] = "true"
+        return headers
+
+
+async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> Following:
+    """Start the completion and return its events to read. ``exclusive``: the id was chosen
+    by the client (it may be answered from the cache, but never joins another job)."""
+    spec, plan, hit = admission.spec, admission.cache, admission.hit
+    if hit is not None:
+        await _count_hit(gateway, spec, hit)
+        return Following(CachedFeed(spec.id, hit.events()), spec.id, answer=hit.job(spec))
+    if plan is None:
+        return Following(await gateway.start_followed(spec, exclusive=exclusive), spec.id)
+    fields = gateway.cache.job_fields(plan)
+    if exclusive or not gateway.settings.cache.coalesce:
+        feed = await gateway.start_followed(spec, exclusive=exclusive, fields=fields)
+        gateway.metrics.count_cache(spec.model, "miss")
+        return Following(feed, spec.id)
+    feed = await gateway.start_followed(
+        spec,
+        fields=fields,
+        inflight_key=gateway.settings.keys.cache_inflight(plan.namespace, plan.digest),
+        may_join=plan.read,
+    )
+    if feed.job_id == spec.id:
+        gateway.metrics.count_cache(spec.model, "miss")
+        return Following(feed, spec.id)
+    if admission.charged:  # the job it joined is counted against its own key
+        await gateway.limiter.give_back(
+            spec.owner, spec.id, tokens=spec.tokens_estimate, per_minute=spec.tokens_per_minute
+        )
+    gateway.metrics.count_cache(spec.model, "coalesced")
+    await gateway.accounting.record_saved(
+        owner=spec.owner, model=spec.model, usage=Usage(), cost=None, coalesced=True
+    )
+    return Following(feed, feed.job_id, coalesced=True)
+
+
+async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> None:
+    """Start the completion in the background. A cache hit is stored as a job that has
+    already succeeded, so it is read, followed and listed like any other."""
+    spec, plan, hit = admission.spec, admission.cache, admission.hit
+    if hit is not None:
+        await _count_hit(gateway, spec, hit)
+        await gateway.store.create_finished(spec, hit.events(), _finished_fields(hit))
+        return
+    fields = gateway.cache.job_fields(plan) if plan is not None else None
+    await gateway.start_background(spec, exclusive=exclusive, fields=fields)
+    if plan is not None:
+        gateway.metrics.count_cache(spec.model, "miss")
+
+
+async def outcome(gateway: Gateway, following: Following) -> Job:
+    """The job once its feed has ended (with no owner check: this request started or joined
+    it, the cache scope saw to who may)."""
+    if following.answer is not None:
+        return following.answer
+    job = await gateway.store.load(following.job_id)
+    if job is None:
+        raise JobNotFound(f"job {following.job_id} has expired")
+    return job
+
+
+async def leave(gateway: Gateway, following: Following) -> None:
+    """The client went away before the end: the job is cancelled unless others read it."""
+    if following.answer is None:
+        await gateway.leave(following.job_id)
+
+
+async def _count_hit(gateway: Gateway, spec: JobSpec, hit: CachedAnswer) -> None:
+    gateway.metrics.count_cache(spec.model, "hit")
+    gateway.metrics.cache_saved_tokens.labels(model=spec.model).inc(hit.usage.total_tokens)
+    await gateway.accounting.record_saved(
+        owner=spec.owner, model=spec.model, usage=hit.usage, cost=hit.cost, coalesced=False
+    )
+
+
+def _finished_fields(hit: CachedAnswer) -> dict[str, str | float]:
+    now = time.time()
+    return {
+        "provider": hit.provider,
+        "provider_model": hit.provider_model,
+        "result": hit.result.model_dump_json(),
+        "usage": hit.usage.model_dump_json(),
+        "cost": 0.0,
+        "cache": "HIT",
+        "started_at": now,
+        "first_token_at": now,
+        "finished_at": now,
+    }

@@ -1,0 +1,16 @@
+"""Prometheus scrape endpoint (no key, like liveness: it holds counts, not content)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from gateway.deps import GatewayDep
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/metrics", summary="Prometheus metrics of this gateway process")
+async def metrics(gateway: GatewayDep) -> Response:
+    return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

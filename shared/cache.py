@@ -1,0 +1,187 @@
+"""The exact-match response cache: which requests it serves, under which key, and its entries.
+
+An entry is written by the job's last event (``append_event.lua``), in the same step that marks
+the job succeeded, so an errored or cancelled job is never cached and a cached answer is always
+whole. It holds the events clients saw (start, deltas, done) so a hit replays them as a stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import orjson
+from redis.asyncio import Redis
+
+from shared.chat import CacheControl
+from shared.config import CacheConfig, ModelConfig
+from shared.events import Event, EventType
+from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
+from shared.keys import RedisKeys
+from shared.usage import Usage
+
+# What a request carries that does not change its answer (the route stands for model,
+# provider and models); everything else, including fields added later, is hashed.
+NOT_SHAPING = {"cache", "timeout_s", "user", "model", "provider", "models"}
+# Events a hit replays; fallbacks describe a past run, not the answer.
+REPLAYED = {EventType.START, EventType.DELTA, EventType.USAGE, EventType.DONE}
+CacheStatus = Literal["HIT", "MISS"]
+
+
+@dataclass(frozen=True, slots=True)
+class CachePlan:
+    """How one admitted request uses the cache."""
+
+    namespace: str
+    digest: str
+    read: bool  # may answer from an entry, or join an identical job in flight
+    store: bool
+    ttl_s: int
+    max_age_s: int | None
+    max_entry_bytes: int
+
+
+def plan_cache(config: CacheConfig, model: ModelConfig, spec: JobSpec) -> CachePlan | None:
+    """The plan for this job, or None when the cache does not apply to it."""
+    eligible = model.cache.eligible or config.eligible
+    if not config.enabled or eligible == "never":
+        return None
+    if eligible == "deterministic" and spec.request.temperature != 0:
+        return None
+    control = spec.request.cache or CacheControl()
+    ttl_s = control.ttl_s or model.cache.ttl_s or config.ttl_s
+    return CachePlan(
+        namespace="global" if config.scope == "global" else f"key:{spec.owner}",
+        digest=request_digest(spec),
+        read=not control.no_cache,
+        store=not control.no_store,
+        ttl_s=min(ttl_s, config.max_ttl_s),
+        max_age_s=control.max_age_s,
+        max_entry_bytes=config.max_entry_bytes,
+    )
+
+
+def request_digest(spec: JobSpec) -> str:
+    """SHA-256 of everything that shapes the answer: the model, its resolved route (providers,
+    upstream models, their extra body) and the request's messages and options."""
+    shaping = {
+        "model": spec.model,
+        "route": [step.model_dump(mode="json") for step in spec.route],
+        "request": spec.request.model_dump(mode="json", exclude=NOT_SHAPING, exclude_none=True),
+    }
+    return hashlib.sha256(orjson.dumps(shaping, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """One entry as read back."""
+
+    stored_at: float
+    provider: str
+    provider_model: str
+    result: JobResult
+    usage: Usage
+    cost: float | None
+    stored_events: list[dict[str, Any]]
+
+    @classmethod
+    def parse(cls, raw: bytes) -> CachedAnswer:
+        data = orjson.loads(raw)
+        return cls(
+            stored_at=float(data["stored_at"]),
+            provider=data["provider"],
+            provider_model=data["provider_model"],
+            result=JobResult.model_validate(data["result"]),
+            usage=Usage.model_validate(data["usage"]),
+            cost=data["cost"],
+            stored_events=data["events"],
+        )
+
+    @property
+    def age_s(self) -> float:
+        return max(0.0, time.time() - self.stored_at)
+
+    def events(self) -> list[Event]:
+        """The answer's events, numbered from 1, marked as a hit that cost nothing."""
+        replayed = [dict(e) for e in self.stored_events if e["type"] in REPLAYED]
+        events = []
+        for seq, data in enumerate(replayed, start=1):
+            data["seq"] = seq
+            if data["type"] in (EventType.START, EventType.DONE):
+                data["cache"] = "HIT"
+            if data["type"] == EventType.DONE:
+                data["cost"] = 0.0
+            events.append(Event(seq=seq, type=data["type"], data=data, raw=orjson.dumps(data)))
+        return events
+
+    def job(self, spec: JobSpec) -> Job:
+        """The answer as the job ``spec`` would have ended, without running it."""
+        now = time.time()
+        return Job(
+            id=spec.id,
+            owner=spec.owner,
+            kind=spec.kind,
+            status=JobStatus.SUCCEEDED,
+            model=spec.model,
+            provider=self.provider,
+            provider_model=self.provider_model,
+            request=spec.request,
+            usage=self.usage,
+            cost=0.0,
+            timings=Timings(queued_at=now, started_at=now, first_token_at=now, finished_at=now),
+            deadline_at=spec.deadline_at,
+            result=self.result,
+            last_seq=len(self.events()),
+            cache="HIT",
+        )
+
+
+class ResponseCache:
+    """Reads and drops entries; they are written by the job's last event."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def lookup(self, plan: CachePlan) -> CachedAnswer | None:
+        """The stored answer, when the plan may read one and it is fresh enough."""
+        if not plan.read:
+            return None
+        raw = await self.redis.get(self.keys.cache_entry(plan.namespace, plan.digest))
+        if raw is None:
+            return None
+        answer = CachedAnswer.parse(cast("bytes", raw))
+        if plan.max_age_s is not None and answer.age_s > plan.max_age_s:
+            return None
+        return answer
+
+    def job_fields(self, plan: CachePlan) -> dict[str, str | int]:
+        """Fields of the job's hash that make its last event store the answer."""
+        fields: dict[str, str | int] = {"cache": "MISS"}
+        if plan.store:
+            fields |= {
+                "cache_key": self.keys.cache_entry(plan.namespace, plan.digest),
+                "cache_ttl_s": plan.ttl_s,
+                "cache_max_bytes": plan.max_entry_bytes,
+            }
+        return fields
+
+    async def invalidate(self, namespace: str | None = None, digest: str | None = None) -> int:
+        """Drop one entry, a namespace's entries, or (no namespace) every entry; returns how
+        many were dropped."""
+        if digest is not None:
+            assert namespace is not None, "an entry is named within its namespace"
+            return int(await self.redis.unlink(self.keys.cache_entry(namespace, digest)))
+        dropped = 0
+        batch: list[bytes] = []
+        pattern = self.keys.cache_namespace_pattern(namespace or "*")
+        async for key in self.redis.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                dropped += int(await self.redis.unlink(*batch))
+                batch.clear()
+        if batch:
+            dropped += int(await self.redis.unlink(*batch))
+        return dropped
