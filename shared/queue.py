@@ -21,6 +21,9 @@ from redis.asyncio import Redis
 from shared.settings import Settings
 
 RUN_JOB_TASK = "llm.run_job"
+# Wakes the batch workers for a new batch (its id the only argument); the batch's lease in
+# Redis, not this task, keeps it running and moves it to another worker when one dies.
+RUN_BATCH_TASK = "llm.run_batch"
 
 
 def create_celery(settings: Settings) -> Celery:
