@@ -16,6 +16,8 @@ from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
 from gateway.openai import router as openai_router
+from gateway.openai_batch import FILES_PATH, NATIVE_PATH
+from gateway.openai_batch import router as batch_router
 from gateway.routes import admin, complete, jobs, metrics, providers, system, usage
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
@@ -69,9 +71,15 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        # The upload route caps the file as it streams it to storage.
+        per_path={FILES_PATH: None, NATIVE_PATH: settings.batch.max_native_body_bytes},
+    )
     for module in (complete, jobs, providers, system, admin, usage, metrics):
         app.include_router(module.router)
     app.include_router(openai_router)
+    app.include_router(batch_router)
     mount_graphql(app, settings)
     return app

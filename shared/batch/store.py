@@ -160,6 +160,14 @@ class BatchStore:
         members = cast("set[bytes]", await self.redis.smembers(self.keys.batches_active))
         return sorted(m.decode() for m in members)
 
+    async def input_in_use(self, file_id: str) -> bool:
+        """Whether a batch that has not ended reads this file."""
+        for batch_id in await self.active():
+            raw = await self.redis.hget(self.keys.batch(batch_id), "spec")
+            if raw and BatchSpec.model_validate_json(raw).input_file_id == file_id:
+                return True
+        return False
+
     async def deactivate(self, batch_id: str) -> None:
         await self.redis.srem(self.keys.batches_active, batch_id)
 

@@ -1,0 +1,70 @@
+"""``POST /api/v1/batches``: a batch from JSON, for clients that would rather not upload a file.
+
+The requests become the batch's input file (one line each, in order, so an error's ``line`` is
+the request's position from 1) and the batch runs as one created from an upload would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.auth import PrincipalDep
+from gateway.openai_batch.service import BatchApiDep
+from gateway.responses import JSON
+from shared.batch.models import ENDPOINT, FileRecord, new_file_id
+
+router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
+NATIVE_PATH = "/api/v1/batches"
+
+
+class NativeBatch(BaseModel):
+    """``requests``: ``{custom_id, body}`` each, ``body`` an OpenAI chat completion request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: list[Any] = Field(min_length=1)
+    metadata: dict[str, Any] | None = None
+    completion_window: str = "24h"
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Create a batch from JSON requests")
+async def create(body: NativeBatch, api: BatchApiDep, caller: PrincipalDep) -> JSON:
+    file_id = new_file_id()
+
+    async def lines() -> AsyncIterator[bytes]:
+        for item in body.requests:
+            line = item
+            if isinstance(item, dict):
+                line = {"custom_id": item.get("custom_id"), "method": "POST", "url": ENDPOINT}
+                line["body"] = item.get("body")
+            yield orjson.dumps(line) + b"\n"
+
+    size = await api.storage.put_stream(file_id, lines())
+    await api.files.save(
+        FileRecord(
+            id=file_id,
+            owner=caller.key_id,
+            bytes=size,
+            created_at=int(time.time()),
+            filename="requests.jsonl",
+            purpose="batch",
+        )
+    )
+    batch = await api.create_batch(
+        owner=caller.key_id,
+        input_file_id=file_id,
+        endpoint=ENDPOINT,
+        completion_window=body.completion_window,
+        metadata=body.metadata,
+    )
+    return JSON(
+        batch.to_openai(),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/v1/batches/{batch.id}"},
+    )
