@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from gateway.admission import Admission, admit
 from gateway.auth import PrincipalDep
+from gateway.cache_control import CacheControlHeader, with_cache_header
+from gateway.completions import Following, follow, leave, outcome
 from gateway.deps import GatewayDep
-from gateway.feed import JobFeed
 from gateway.jobs import Gateway
 from gateway.openai.streaming import OpenedFeed, chunk_body
 from gateway.responses import JSON
@@ -34,48 +35,53 @@ OpenAIBody = Annotated[
     dict[str, Any],
     Body(
         description="OpenAI's chat completion request, plus the gateway's `fallback_models`, "
-        "`provider`, `cache`, `timeout_s` and `extra_body`"
+        "`provider`, `cache`, `timeout_s` and `extra_body`; headers `X-Gateway-Provider`, "
+        "`X-Gateway-Fallback-Models` and `Cache-Control` may set them too"
     ),
 ]
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion")
 async def chat_completions(
-    body: OpenAIBody, request: Request, gateway: GatewayDep, caller: PrincipalDep
+    body: OpenAIBody,
+    request: Request,
+    gateway: GatewayDep,
+    caller: PrincipalDep,
+    cache_control: CacheControlHeader = None,
 ) -> Response:
     chat = chat_request_from_openai(body, headers=request.headers)
+    chat = with_cache_header(chat, cache_control)
     mode = stream_mode_of(body)
     admission = await admit(gateway, caller, chat, kind="stream")
-    feed = await gateway.start_followed(admission.spec)
+    following = await follow(gateway, admission)
     if mode.stream:
-        return await _streamed(gateway, admission, feed, mode)
-    return await _answered(gateway, admission, feed, request, owner=caller.key_id)
+        return await _streamed(gateway, admission, following, mode)
+    return await _answered(gateway, admission, following, request)
 
 
 async def _answered(
-    gateway: Gateway, admission: Admission, feed: JobFeed, request: Request, *, owner: str
+    gateway: Gateway, admission: Admission, following: Following, request: Request
 ) -> Response:
-    job_id = feed.job_id
-    waiting = asyncio.create_task(gateway.wait_for_end(feed))
+    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
     leaving = asyncio.create_task(_until_disconnected(request))
     done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
     if waiting not in done:  # the client left: nobody will read the answer
         waiting.cancel()
-        await gateway.cancel(job_id)
+        await leave(gateway, following)
         return Response(status_code=499)
     leaving.cancel()
     last = waiting.result()
     if last.type == EventType.ERROR:
         raise _with_headers(error_from_event(last.data), admission)
-    job = await gateway.load(job_id, owner=owner)
-    return JSON(chat_completion_from_job(job), headers=_headers(admission, job_id))
+    job = await outcome(gateway, following)
+    return JSON(chat_completion_from_job(job), headers=_headers(admission, following))
 
 
 async def _streamed(
-    gateway: Gateway, admission: Admission, feed: JobFeed, mode: StreamMode
+    gateway: Gateway, admission: Admission, following: Following, mode: StreamMode
 ) -> Response:
-    give_up = partial(gateway.cancel, feed.job_id)
-    opened = OpenedFeed(feed)
+    give_up = partial(leave, gateway, following)
+    opened = OpenedFeed(following.feed)
     await opened.read_head(give_up)
     error = opened.early_error()
     if error is not None:
@@ -83,19 +89,19 @@ async def _streamed(
         raise _with_headers(error, admission)
     spec = admission.spec
     chunks = ChunkStream(
-        job_id=feed.job_id,
+        job_id=following.job_id,
         created=int(spec.created_at),
         model=spec.model,
         include_usage=mode.include_usage,
     )
     body = chunk_body(opened, chunks, on_abandoned=give_up)
-    return event_stream_response(body, headers=_headers(admission, feed.job_id))
+    return event_stream_response(body, headers=_headers(admission, following))
 
 
-def _headers(admission: Admission, job_id: str) -> dict[str, str]:
-    """Rate-limit and budget headers, and the job's id (``GET /api/v1/jobs/{id}`` has its
-    provider, timings and cost)."""
-    return {"X-Job-Id": job_id, **admission.headers}
+def _headers(admission: Admission, following: Following) -> dict[str, str]:
+    """Rate-limit, budget and cache headers, and the job's id (``GET /api/v1/jobs/{id}`` has
+    its provider, timings and cost)."""
+    return {**following.headers, **admission.headers}
 
 
 def _with_headers(error: GatewayError, admission: Admission) -> GatewayError:

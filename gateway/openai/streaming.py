@@ -16,7 +16,7 @@ import anyio
 import orjson
 from redis.exceptions import RedisError
 
-from gateway.feed import JobFeed
+from gateway.feed import EventFeed
 from gateway.sse import KEEPALIVE
 from shared.errors import GatewayError, ServiceUnavailable, error_from_event
 from shared.events import Event, EventType
@@ -35,7 +35,7 @@ def data_frame(chunk: dict[str, object]) -> bytes:
 class OpenedFeed:
     """A job feed read up to the answer's beginning before the response is started."""
 
-    def __init__(self, feed: JobFeed) -> None:
+    def __init__(self, feed: EventFeed) -> None:
         self.feed = feed
         self.head: list[Event] = []
         self._batches = feed.batches()
@@ -100,7 +100,7 @@ async def chunk_body(
             await _give_up(opened.feed, on_abandoned)
 
 
-async def _give_up(feed: JobFeed, on_abandoned: Abandon) -> None:
+async def _give_up(feed: EventFeed, on_abandoned: Abandon) -> None:
     """Close the feed and let the job go (nobody will read it); Redis may be what failed."""
     with anyio.CancelScope(shield=True):
         await feed.close()

@@ -24,7 +24,7 @@ _TYPES = {
     413: "invalid_request_error",
     429: "rate_limit_error",
 }
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # header names have hyphens
 _LOCATION_ROOTS = ("body", "query", "header", "path")
 
 

@@ -201,3 +201,32 @@ def test_rate_limit_headers_on_answers_and_refusals(stack: Stack) -> None:
     assert int(refusal.response.headers["retry-after"]) >= 1
     assert refusal.response.headers["x-ratelimit-limit-requests"] == "2"
     assert refusal.response.headers["x-should-retry"] == "true"
+
+
+def test_the_response_cache_answers_repeats_streamed_or_not(sdk: OpenAI, stack: Stack) -> None:
+    tag = new_tag()
+    prompt = directive(tokens=4, tag=tag)
+    ask = sdk.chat.completions.with_raw_response.create
+    first = ask(model="fake", messages=user(prompt), temperature=0)
+    again = ask(model="fake", messages=user(prompt), temperature=0)
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")
+    assert again.parse().choices[0].message.content == expected_text(4)
+    assert again.parse().usage == first.parse().usage
+
+    with sdk.chat.completions.with_streaming_response.create(
+        model="fake", messages=user(prompt), temperature=0, stream=True
+    ) as streamed:
+        assert streamed.headers["x-cache"] == "HIT"
+        chunks = list(streamed.parse())
+    assert content_of(chunks) == expected_text(4)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+    fresh = ask(
+        model="fake",
+        messages=user(prompt),
+        temperature=0,
+        extra_headers={"Cache-Control": "no-cache"},
+        extra_body={"cache": {"no_store": True}},
+    )
+    assert fresh.headers["x-cache"] == "MISS"
+    assert len(stack.fake.requests(tag)) == 2
