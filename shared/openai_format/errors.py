@@ -24,7 +24,7 @@ _TYPES = {
     413: "invalid_request_error",
     429: "rate_limit_error",
 }
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # header names have hyphens
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCATION_ROOTS = ("body", "query", "header", "path")
 
 
@@ -90,6 +90,8 @@ def param_from_loc(loc: Sequence[Any]) -> str | None:
     """``["body", "messages", 0, "content"]`` → ``"messages[0].content"``; stops at the first
     part that is not a field name or an index (pydantic's union branch names)."""
     parts = list(loc)
+    if len(parts) == 2 and parts[0] == "header":
+        return str(parts[1])
     if parts and parts[0] in _LOCATION_ROOTS:
         parts = parts[1:]
     path = ""
