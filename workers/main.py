@@ -7,17 +7,22 @@ import uuid
 
 from celery import Celery
 
-from shared.queue import RUN_JOB_TASK, create_celery
+from shared.queue import RUN_BATCH_TASK, RUN_JOB_TASK, create_celery
 from shared.settings import Settings
 from workers.runtime import WorkerRuntime
 
 
 def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
-    """The one task: it takes a job id and runs that job on the runtime's loop."""
+    """The job task: it takes a job id and runs that job on the runtime's loop; and the batch
+    wake-up, which returns at once (the batch runs on the loop under its lease)."""
 
     @app.task(name=RUN_JOB_TASK, acks_late=True, ignore_result=True)
     def run_job(job_id: str) -> None:
         runtime.run_job(job_id)
+
+    @app.task(name=RUN_BATCH_TASK, acks_late=True, ignore_result=True)
+    def run_batch(batch_id: str) -> None:
+        runtime.wake_batch(batch_id)
 
 
 def run_worker(

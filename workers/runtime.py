@@ -20,6 +20,7 @@ from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
+from workers.batch.service import BatchService
 from workers.cancel import CancelRegistry
 from workers.control import Handler, listen_for_control
 from workers.providers.registry import ProviderPool
@@ -51,6 +52,7 @@ class WorkerRuntime:
         self._providers: ProviderPool | None = None
         self._runner: JobRunner | None = None
         self._health: ProviderHealth | None = None
+        self._batches: BatchService | None = None  # on workers of the batch queue
 
     def start(self) -> None:
         self._thread.start()
@@ -67,6 +69,14 @@ class WorkerRuntime:
         """Run a job to its end; called from a Celery pool thread."""
         assert self._runner is not None, "start() the runtime first"
         self._call(self._runner.run(job_id))
+
+    def wake_batch(self, batch_id: str) -> None:
+        """A new batch: drive it here if there is room (else a batch worker's next look at the
+        active batches finds it); called from a Celery pool thread."""
+        if self._batches is None:
+            log.warning("batch %s reached a worker not serving the batch queue", batch_id)
+            return
+        self._call(self._batches.adopt(batch_id))
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
@@ -105,6 +115,9 @@ class WorkerRuntime:
             asyncio.create_task(control),
             asyncio.create_task(self._maintain(store, cancels, health)),
         ]
+        if settings.batch.queue in self.queues:
+            self._batches = BatchService.build(settings, store, self._runner, self.worker_id)
+            self._background.append(asyncio.create_task(self._batches.maintain()))
 
     async def _maintain(
         self, store: JobStore, cancels: CancelRegistry, health: ProviderHealth
@@ -123,6 +136,8 @@ class WorkerRuntime:
             await asyncio.sleep(interval_s)
 
     async def _shutdown(self) -> None:
+        if self._batches is not None:  # first: its running requests still need the tick
+            await self._batches.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
