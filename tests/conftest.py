@@ -70,7 +70,13 @@ def stack(
 ) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("stack")
     config = write_config(
-        log_dir / "config.yaml", stack_config(fake_provider, keepalive_interval_s=0.5)
+        log_dir / "config.yaml",
+        {
+            **stack_config(fake_provider, keepalive_interval_s=0.5),
+            # Files in the session's directory; a short lease, so a killed batch worker's
+            # batch is taken over within seconds.
+            "batch": {"storage_dir": str(log_dir / "files"), "lease_ttl_s": 3},
+        },
     )
     env = stack_env(redis_url, config)
     worker = start_worker(env, log_dir, redis_url)
