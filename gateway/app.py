@@ -18,7 +18,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.openai import router as openai_router
 from gateway.openai_batch import FILES_PATH, NATIVE_PATH
 from gateway.openai_batch import router as batch_router
-from gateway.routes import admin, complete, jobs, metrics, providers, system, usage
+from gateway.routes import admin, cache, complete, jobs, metrics, providers, system, usage
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         # The upload route caps the file as it streams it to storage.
         per_path={FILES_PATH: None, NATIVE_PATH: settings.batch.max_native_body_bytes},
     )
-    for module in (complete, jobs, providers, system, admin, usage, metrics):
+    for module in (complete, jobs, providers, system, admin, cache, usage, metrics):
         app.include_router(module.router)
     app.include_router(openai_router)
     app.include_router(batch_router)

@@ -1,22 +1,32 @@
-"""The HTTP ``Cache-Control`` request header, read into the request's cache control."""
+"""Cache directives in request headers, read into the request's cache control.
+
+``Cache-Control`` (no-cache, no-store, max-age=N) is honoured, except on a Server-Sent Events
+request: EventSource and SSE client libraries send ``Cache-Control: no-cache``/``no-store`` on
+every request to keep HTTP caches out of the stream, which says nothing about our response
+cache. ``X-Cache-Control`` (same syntax) is honoured on every request, streamed or not.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header
+from fastapi import Depends, Request
 
 from shared.chat import CacheControl, ChatRequest
 from shared.errors import InvalidRequest
 
-CacheControlHeader = Annotated[
-    str | None,
-    Header(
-        alias="Cache-Control",
-        description="no-cache (do not answer from the cache), no-store (do not keep this "
-        "answer), max-age=N (accept a cached answer at most N seconds old)",
-    ),
-]
+
+def cache_directives(request: Request) -> str | None:
+    """The directives this request gives our response cache, if any."""
+    own = request.headers.get("x-cache-control")
+    if own is not None:
+        return own
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return None
+    return request.headers.get("cache-control")
+
+
+CacheControlHeader = Annotated[str | None, Depends(cache_directives)]
 
 
 def with_cache_header(chat: ChatRequest, header: str | None) -> ChatRequest:

@@ -23,12 +23,18 @@ class Following:
     job_id: str
     answer: Job | None = None  # set when the cache answered: no job was stored
     coalesced: bool = False  # it joined an identical job another request started
+    cache_entry: str | None = None  # the entry's name, when the request is cacheable
 
     @property
     def headers(self) -> dict[str, str]:
+        """X-Cache (HIT or MISS), X-Cache-Key (the entry, for the admin API to drop),
+        X-Cache-Coalesced, and X-Job-Id unless the cache answered (no job was stored)."""
         if self.answer is not None:
-            return {"X-Cache": "HIT"}
-        headers = {"X-Cache": "MISS", "X-Job-Id": self.job_id}
+            headers = {"X-Cache": "HIT"}
+        else:
+            headers = {"X-Cache": "MISS", "X-Job-Id": self.job_id}
+        if self.cache_entry is not None:
+            headers["X-Cache-Key"] = self.cache_entry
         if self.coalesced:
             headers["X-Cache-Coalesced"] = "true"
         return headers
@@ -38,16 +44,18 @@ async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     """Start the completion and return its events to read. ``exclusive``: the id was chosen
     by the client (it may be answered from the cache, but never joins another job)."""
     spec, plan, hit = admission.spec, admission.cache, admission.hit
-    if hit is not None:
-        await _count_hit(gateway, spec, hit)
-        return Following(CachedFeed(spec.id, hit.events()), spec.id, answer=hit.job(spec))
     if plan is None:
         return Following(await gateway.start_followed(spec, exclusive=exclusive), spec.id)
+    entry = plan.entry_name
+    if hit is not None:
+        await _count_hit(gateway, spec, hit)
+        replay = CachedFeed(spec.id, hit.events())
+        return Following(replay, spec.id, answer=hit.job(spec), cache_entry=entry)
     fields = gateway.cache.job_fields(plan)
     if exclusive or not gateway.settings.cache.coalesce:
         feed = await gateway.start_followed(spec, exclusive=exclusive, fields=fields)
         gateway.metrics.count_cache(spec.model, "miss")
-        return Following(feed, spec.id)
+        return Following(feed, spec.id, cache_entry=entry)
     feed = await gateway.start_followed(
         spec,
         fields=fields,
@@ -56,7 +64,7 @@ async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     )
     if feed.job_id == spec.id:
         gateway.metrics.count_cache(spec.model, "miss")
-        return Following(feed, spec.id)
+        return Following(feed, spec.id, cache_entry=entry)
     if admission.charged:  # the job it joined is counted against its own key
         await gateway.limiter.give_back(
             spec.owner, spec.id, tokens=spec.tokens_estimate, per_minute=spec.tokens_per_minute
@@ -65,7 +73,7 @@ async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     await gateway.accounting.record_saved(
         owner=spec.owner, model=spec.model, usage=Usage(), cost=None, coalesced=True
     )
-    return Following(feed, feed.job_id, coalesced=True)
+    return Following(feed, feed.job_id, coalesced=True, cache_entry=entry)
 
 
 async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> None:

@@ -42,6 +42,11 @@ class CachePlan:
     max_age_s: int | None
     max_entry_bytes: int
 
+    @property
+    def entry_name(self) -> str:
+        """``<namespace>/<digest>``: what ``X-Cache-Key`` shows and the admin API drops."""
+        return f"{self.namespace}/{self.digest}"
+
 
 def plan_cache(config: CacheConfig, model: ModelConfig, spec: JobSpec) -> CachePlan | None:
     """The plan for this job, or None when the cache does not apply to it."""
@@ -53,7 +58,7 @@ def plan_cache(config: CacheConfig, model: ModelConfig, spec: JobSpec) -> CacheP
     control = spec.request.cache or CacheControl()
     ttl_s = control.ttl_s or model.cache.ttl_s or config.ttl_s
     return CachePlan(
-        namespace="global" if config.scope == "global" else f"key:{spec.owner}",
+        namespace=namespace_of(model.cache.scope or config.scope, spec.owner),
         digest=request_digest(spec),
         read=not control.no_cache,
         store=not control.no_store,
@@ -61,6 +66,10 @@ def plan_cache(config: CacheConfig, model: ModelConfig, spec: JobSpec) -> CacheP
         max_age_s=control.max_age_s,
         max_entry_bytes=config.max_entry_bytes,
     )
+
+
+def namespace_of(scope: Literal["key", "global"], owner: str) -> str:
+    return "global" if scope == "global" else f"key:{owner}"
 
 
 def request_digest(spec: JobSpec) -> str:

@@ -121,6 +121,7 @@ class ModelCache(BaseModel):
 
     eligible: CacheEligibility | None = None
     ttl_s: int | None = Field(None, ge=1)
+    scope: Literal["key", "global"] | None = None
 
 
 class CacheConfig(BaseModel):

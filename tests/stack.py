@@ -147,6 +147,7 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
         "keepalive_interval_s": keepalive_interval_s,
         "default_model": "fake",
         "circuit": {"failure_threshold": 3, "window_s": 30, "open_s": 1.5, "probe_timeout_s": 5},
+        "cache": {"max_entry_bytes": 65_536},
         "prices": PRICES,
         "providers": {
             "fake": openai_style(fake),
@@ -205,6 +206,22 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                     {"provider": "unreachable", "model": "nobody-home"},
                     {"provider": "fake_backup", "model": "fake-b"},
                 ]
+            },
+            # Cached whatever the temperature; "cached-shared" across keys.
+            "cached": {
+                "route": [{"provider": "fake", "model": "fake-model"}],
+                "cache": {"eligible": "always"},
+            },
+            "cached-shared": {
+                "route": [{"provider": "fake", "model": "fake-model"}],
+                "cache": {"eligible": "always", "scope": "global", "ttl_s": 600},
+            },
+            "cached-chain": {
+                "route": [
+                    {"provider": "fake", "model": "fake-a"},
+                    {"provider": "fake_backup", "model": "fake-b"},
+                ],
+                "cache": {"eligible": "always"},
             },
             "guarded": {
                 "route": [

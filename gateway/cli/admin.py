@@ -1,4 +1,4 @@
-"""``llm-gateway keys`` and ``llm-gateway usage``: operator commands that talk to Redis directly,
+"""``llm-gateway keys``, ``usage`` and ``cache``: operator commands that talk to Redis directly,
 so they work without a gateway running."""
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from rich.table import Table
 from gateway.cli.options import ConfigOption
 from shared.accounting import METRICS, Accounting, GroupBy, utc_day
 from shared.apikeys import KeyBudget, KeyLimits, KeySettings, KeyStore, KeyUpdate
+from shared.cache import ResponseCache
 from shared.settings import Settings, load_settings
 
 keys_app = typer.Typer(
     help="Create, list, change and revoke client API keys.", no_args_is_help=True
 )
+cache_app = typer.Typer(help="Drop cached answers.", no_args_is_help=True)
 T = TypeVar("T")
 
 
@@ -151,3 +153,28 @@ def usage(
     for row in rows:
         table.add_row(*(str(row[g]) for g in groups), *(str(row[m]) for m in METRICS))
     Console().print(table)
+
+
+@cache_app.command("clear")
+def clear_cache(
+    namespace: Annotated[
+        str | None, typer.Option(help="global, or key:<key id>: that namespace's answers")
+    ] = None,
+    entry: Annotated[
+        str | None, typer.Option(help="one answer, as X-Cache-Key names it: <namespace>/<digest>")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every cached answer")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Drop cached answers: one entry, one namespace, or --all."""
+    if sum((namespace is not None, entry is not None, everything)) != 1:
+        raise typer.BadParameter("give exactly one of --namespace, --entry or --all")
+    digest = None
+    if entry is not None:
+        namespace, _, digest = entry.rpartition("/")
+        if not namespace or not digest:
+            raise typer.BadParameter("--entry reads <namespace>/<digest>, as X-Cache-Key shows")
+    dropped = _with_redis(
+        config, lambda s, redis: ResponseCache(redis, s.keys).invalidate(namespace, digest)
+    )
+    typer.echo(f"dropped {dropped} cached answer{'s' if dropped != 1 else ''}")

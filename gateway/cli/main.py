@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gateway.cli.admin import keys_app, usage
+from gateway.cli.admin import cache_app, keys_app, usage
 from gateway.cli.options import ConfigOption
 from shared.settings import load_settings
 
@@ -92,6 +92,7 @@ def schema() -> None:
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(cache_app, name="cache")
 app.command("usage")(usage)
 
 

@@ -35,7 +35,7 @@ async def complete(
     request: Request,
     gateway: GatewayDep,
     caller: PrincipalDep,
-    cache_control: CacheControlHeader = None,
+    cache_control: CacheControlHeader,
 ) -> Response:
     chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="stream")
@@ -60,7 +60,7 @@ async def stream_post(
     chat: ChatRequest,
     gateway: GatewayDep,
     caller: PrincipalDep,
-    cache_control: CacheControlHeader = None,
+    cache_control: CacheControlHeader,
 ) -> StreamingResponse:
     return await _stream(gateway, with_cache_header(chat, cache_control), caller)
 
@@ -69,6 +69,7 @@ async def stream_post(
 async def stream_get(
     gateway: GatewayDep,
     caller: PrincipalDep,
+    cache_control: CacheControlHeader,
     prompt: Annotated[str | None, Query(description="a single user message")] = None,
     messages: Annotated[str | None, Query(description="the messages as a JSON array")] = None,
     system: Annotated[str | None, Query(description="a system message put first")] = None,
@@ -78,7 +79,6 @@ async def stream_get(
     max_tokens: int | None = None,
     stop: Annotated[list[str] | None, Query()] = None,
     seed: int | None = None,
-    cache_control: CacheControlHeader = None,
 ) -> StreamingResponse:
     fields = {
         "model": model,

@@ -39,7 +39,7 @@ async def submit(
     chat: ChatRequest,
     gateway: GatewayDep,
     caller: PrincipalDep,
-    cache_control: CacheControlHeader = None,
+    cache_control: CacheControlHeader,
 ) -> JSON:
     chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="background")
