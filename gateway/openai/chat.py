@@ -36,7 +36,7 @@ OpenAIBody = Annotated[
     Body(
         description="OpenAI's chat completion request, plus the gateway's `fallback_models`, "
         "`provider`, `cache`, `timeout_s` and `extra_body`; headers `X-Gateway-Provider`, "
-        "`X-Gateway-Fallback-Models` and `Cache-Control` may set them too"
+        "`X-Gateway-Fallback-Models` and `(X-)Cache-Control` may set them too"
     ),
 ]
 
@@ -47,7 +47,7 @@ async def chat_completions(
     request: Request,
     gateway: GatewayDep,
     caller: PrincipalDep,
-    cache_control: CacheControlHeader = None,
+    cache_control: CacheControlHeader,
 ) -> Response:
     chat = chat_request_from_openai(body, headers=request.headers)
     chat = with_cache_header(chat, cache_control)
