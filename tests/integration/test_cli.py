@@ -44,3 +44,17 @@ def test_keys_created_on_the_cli_work_and_revoking_them_refuses_them(stack: Stac
 
         cli(stack, "keys", "revoke", key_id)
         assert client.post(COMPLETE_URL, json=chat("x", model="fake")).status_code == 401
+
+
+def test_cache_clear_drops_one_answer_or_a_namespace(client: httpx.Client, stack: Stack) -> None:
+    def ask(text: str) -> httpx.Response:
+        return client.post(COMPLETE_URL, json=chat(f"{text} {directive(tokens=2)}", model="cached"))
+
+    entry = ask("cli-one").headers["x-cache-key"]
+    ask("cli-two")
+    assert "dropped 1 cached answer" in cli(stack, "cache", "clear", "--entry", entry)
+    assert (ask("cli-one").headers["x-cache"], ask("cli-two").headers["x-cache"]) == ("MISS", "HIT")
+
+    namespace = entry.split("/")[0]
+    assert "dropped" in cli(stack, "cache", "clear", "--namespace", namespace)
+    assert ask("cli-two").headers["x-cache"] == "MISS"
