@@ -16,7 +16,7 @@ from shared.chat import CacheControl, ChatRequest
 from shared.errors import InvalidRequest
 
 
-def cache_directives(request: Request) -> str | None:
+async def cache_directives(request: Request) -> str | None:
     """The directives this request gives our response cache, if any."""
     own = request.headers.get("x-cache-control")
     if own is not None:

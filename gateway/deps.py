@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from gateway.jobs import Gateway
 
 
-def get_gateway(request: Request) -> Gateway:
+# async, as every dependency here: FastAPI runs a plain function on a worker thread, a thread
+# hop for each request.
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
