@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from gateway.cli.admin import cache_app, keys_app, usage
+from gateway.cli.batch import batch_app
 from gateway.cli.options import ConfigOption
 from shared.settings import load_settings
 
@@ -92,6 +93,7 @@ def schema() -> None:
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(batch_app, name="batch")
 app.add_typer(cache_app, name="cache")
 app.command("usage")(usage)
 
