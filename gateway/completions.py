@@ -82,7 +82,9 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     spec, plan, hit = admission.spec, admission.cache, admission.hit
     if hit is not None:
         await _count_hit(gateway, spec, hit)
-        await gateway.store.create_finished(spec, hit.events(), _finished_fields(hit))
+        await gateway.store.create(
+            spec, exclusive=exclusive, fields=_finished_fields(hit), finished_with=hit.events()
+        )
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None
     await gateway.start_background(spec, exclusive=exclusive, fields=fields)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from celery import Celery
@@ -83,7 +84,7 @@ class Gateway:
         spec: JobSpec,
         *,
         exclusive: bool = False,
-        fields: dict[str, str | int] | None = None,
+        fields: Mapping[str, str | float] | None = None,
         inflight_key: str | None = None,
         may_join: bool = False,
     ) -> JobFeed:
@@ -120,7 +121,7 @@ class Gateway:
         spec: JobSpec,
         *,
         exclusive: bool = False,
-        fields: dict[str, str | int] | None = None,
+        fields: Mapping[str, str | float] | None = None,
     ) -> None:
         await self._store_and_enqueue(spec, exclusive, fields)
 
@@ -128,7 +129,7 @@ class Gateway:
         self,
         spec: JobSpec,
         exclusive: bool = False,
-        fields: dict[str, str | int] | None = None,
+        fields: Mapping[str, str | float] | None = None,
         *,
         inflight_key: str | None = None,
         may_join: bool = False,

@@ -8,6 +8,7 @@ whole. It holds the events clients saw (start, deltas, done) so a hit replays th
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -21,6 +22,8 @@ from shared.events import Event, EventType
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.usage import Usage
+
+log = logging.getLogger(__name__)
 
 # What a request carries that does not change its answer (the route stands for model,
 # provider and models); everything else, including fields added later, is hashed.
@@ -161,7 +164,11 @@ class ResponseCache:
         raw = await self.redis.get(self.keys.cache_entry(plan.namespace, plan.digest))
         if raw is None:
             return None
-        answer = CachedAnswer.parse(cast("bytes", raw))
+        try:
+            answer = CachedAnswer.parse(cast("bytes", raw))
+        except (ValueError, KeyError, TypeError):  # not an entry this release can read
+            log.warning("unreadable cache entry %s; treated as a miss", plan.entry_name)
+            return None
         if plan.max_age_s is not None and answer.age_s > plan.max_age_s:
             return None
         return answer

@@ -7,6 +7,7 @@ takes no more events; a job runs on one worker at a time) holds for every writer
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -60,30 +61,39 @@ class JobStore:
         *,
         enqueue: tuple[str, bytes] | None = None,
         exclusive: bool = False,
-        fields: dict[str, str | int] | None = None,
+        fields: Mapping[str, str | float] | None = None,
+        finished_with: list[Event] | None = None,
     ) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it.
         ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
         exactly when it is stored, in one round trip.
 
-        ``fields``: more fields of the job's hash (the cache's).
+        ``fields``: more fields of the job's hash. ``finished_with``: the job has already
+        succeeded with these events (answered from the cache); it reads like any other.
 
         ``exclusive`` is for ids a client chose: the job is created only if neither its hash nor
         its event stream exists, else Conflict. WATCH makes the check and the transaction one
         atomic step (a concurrent creator makes EXEC fail); random ids skip the extra round trip.
         """
-        key = self.keys.job(spec.id)
-        ttl_s = self._live_ttl_s(spec)
+        key, events_key = self.keys.job(spec.id), self.keys.job_events(spec.id)
         in_use = Conflict(f"the id {spec.id!r} is already in use; choose another")
         async with self.redis.pipeline(transaction=True) as pipe:
             if exclusive:
-                await pipe.watch(key, self.keys.job_events(spec.id))
-                if await pipe.exists(key, self.keys.job_events(spec.id)):
+                await pipe.watch(key, events_key)
+                if await pipe.exists(key, events_key):
                     raise in_use
                 pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
             mapping: dict[Any, Any] = {**_new_job_fields(spec), **(fields or {})}
+            if finished_with is not None:
+                mapping |= {"status": JobStatus.SUCCEEDED, "seq": len(finished_with)}
             pipe.hset(key, mapping=mapping)
-            pipe.expire(key, ttl_s)
+            if finished_with is None:
+                pipe.expire(key, self._live_ttl_s(spec))
+            else:
+                for event in finished_with:
+                    pipe.xadd(events_key, {"e": event.raw}, id=f"0-{event.seq}")
+                pipe.expire(key, self.keys.result_ttl_s)
+                pipe.expire(events_key, self.keys.events_ttl_s)
             if enqueue is not None:
                 pipe.lpush(*enqueue)
             try:
@@ -98,7 +108,7 @@ class JobStore:
         inflight_key: str,
         may_join: bool,
         enqueue: tuple[str, bytes] | None = None,
-        fields: dict[str, str | int] | None = None,
+        fields: Mapping[str, str | float] | None = None,
     ) -> tuple[str, float] | None:
         """Join the job computing the same answer, when one runs under ``inflight_key`` and
         ``may_join``: returns its id and deadline. Otherwise store (and enqueue) this one as
@@ -127,26 +137,6 @@ class JobStore:
         )
         job_id, deadline_at = (part.decode() for part in reply)
         return None if job_id == spec.id else (job_id, float(deadline_at))
-
-    async def create_finished(
-        self, spec: JobSpec, events: list[Event], fields: dict[str, str | float]
-    ) -> None:
-        """Store a job that ended before it was queued (answered from the cache), with its
-        events, so it reads like any other."""
-        key, events_key = self.keys.job(spec.id), self.keys.job_events(spec.id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            mapping: dict[Any, Any] = {
-                **_new_job_fields(spec),
-                **fields,
-                "status": JobStatus.SUCCEEDED,
-                "seq": len(events),
-            }
-            pipe.hset(key, mapping=mapping)
-            for event in events:
-                pipe.xadd(events_key, {"e": event.raw}, id=f"0-{event.seq}")
-            pipe.expire(key, self.keys.result_ttl_s)
-            pipe.expire(events_key, self.keys.events_ttl_s)
-            await pipe.execute()
 
     def _live_ttl_s(self, spec: JobSpec) -> int:
         return int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s
