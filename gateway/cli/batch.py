@@ -108,13 +108,13 @@ def _follow(client: httpx.Client, batch_id: str, console: Console) -> dict[str, 
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[done]} done, {task.fields[failed]} failed / {task.total:.0f}"),
+        TextColumn("{task.fields[done]} done, {task.fields[failed]} failed / {task.fields[all]}"),
         TextColumn("{task.fields[rate]:.1f} req/s"),
         TimeElapsedColumn(),
     )
     started = time.monotonic()
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("validating", total=None, done=0, failed=0, rate=0.0)
+        task = progress.add_task("validating", total=None, done=0, failed=0, all="?", rate=0.0)
         while True:
             batch = _json(client.get(f"/v1/batches/{batch_id}"))
             counts = batch["request_counts"]
@@ -126,6 +126,7 @@ def _follow(client: httpx.Client, batch_id: str, console: Console) -> dict[str, 
                 completed=finished,
                 done=counts["completed"],
                 failed=counts["failed"],
+                all=counts["total"] or "?",
                 rate=finished / max(time.monotonic() - started, 1e-6),
             )
             if batch["status"] in ENDED:
