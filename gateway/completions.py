@@ -4,6 +4,7 @@ joined to the identical job in flight, or run as a new job."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from gateway.admission import Admission
@@ -11,6 +12,7 @@ from gateway.feed import CachedFeed, EventFeed
 from gateway.jobs import Gateway
 from shared.cache import CachedAnswer
 from shared.errors import JobNotFound
+from shared.events import Event, EventType
 from shared.jobs import Job, JobSpec
 from shared.usage import Usage
 
@@ -70,10 +72,44 @@ async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
             spec.owner, spec.id, tokens=spec.tokens_estimate, per_minute=spec.tokens_per_minute
         )
     gateway.metrics.count_cache(spec.model, "coalesced")
-    await gateway.accounting.record_saved(
-        owner=spec.owner, model=spec.model, usage=Usage(), cost=None, coalesced=True
-    )
-    return Following(feed, feed.job_id, coalesced=True, cache_entry=entry)
+
+    async def count_saved(last: Event | None) -> None:
+        done = last is not None and last.type == EventType.DONE
+        await gateway.accounting.record_saved(
+            owner=spec.owner,
+            model=spec.model,
+            usage=Usage.model_validate(last.data["usage"]) if done and last else Usage(),
+            cost=last.data.get("cost") if done and last else None,
+            coalesced=True,
+        )
+
+    joined = SavingsFeed(feed, on_close=count_saved)
+    return Following(joined, feed.job_id, coalesced=True, cache_entry=entry)
+
+
+class SavingsFeed:
+    """The feed of a job this request joined: once read, what the request saved (the job's
+    usage and cost if it succeeded, nothing else) is counted once, when the feed closes."""
+
+    def __init__(
+        self, feed: EventFeed, on_close: Callable[[Event | None], Awaitable[None]]
+    ) -> None:
+        self._feed = feed
+        self._on_close: Callable[[Event | None], Awaitable[None]] | None = on_close
+        self._last: Event | None = None
+        self.job_id = feed.job_id
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        async for batch in self._feed.batches():
+            if batch and batch[-1].terminal:
+                self._last = batch[-1]
+            yield batch
+
+    async def close(self) -> None:
+        await self._feed.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            await on_close(self._last)
 
 
 async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> None:

@@ -22,6 +22,7 @@ from tests.helpers import (
     expected_text,
     new_tag,
 )
+from tests.stack import create_api_key
 
 SLOW = {"tokens": 20, "token_delay_ms": 25}
 
@@ -62,12 +63,19 @@ async def test_ten_identical_streams_make_one_provider_call(stack: Stack) -> Non
 
 async def test_ten_identical_json_requests_make_one_provider_call(stack: Stack) -> None:
     tag = new_tag()
+    key = create_api_key(stack.base_url, "coalescing-usage")
     async with async_client(stack) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         responses = await asyncio.gather(
             *(client.post(COMPLETE_URL, json=ask(tag, **SLOW)) for _ in range(10))
         )
+        usage = (await client.get("/api/v1/usage", params={"group_by": "provider"})).json()
     assert [r.json()["content"] for r in responses] == [expected_text(20)] * 10
     assert len(stack.fake.requests(tag)) == 1
+    rows = {row["provider"]: row for row in usage["data"]}
+    total = responses[0].json()["usage"]["total_tokens"]
+    assert (rows["fake"]["requests"], rows["cache"]["coalesced_requests"]) == (1, 9)
+    assert rows["cache"]["saved_tokens"] == 9 * total
 
 
 async def test_the_first_reader_leaving_does_not_cancel_the_others_answer(stack: Stack) -> None:
@@ -115,10 +123,12 @@ async def test_no_cache_does_not_join_a_request_in_flight(stack: Stack) -> None:
     tag = new_tag()
     fresh = {**ask(tag, **SLOW), "cache": {"no_cache": True}}
     async with async_client(stack) as client:
-        results = await asyncio.gather(
-            client.post(COMPLETE_URL, json=ask(tag, **SLOW)), client.post(COMPLETE_URL, json=fresh)
-        )
+        first = asyncio.create_task(client.post(COMPLETE_URL, json=ask(tag, **SLOW)))
+        await asyncio.to_thread(stack.fake.wait_for, tag, finished=False)
+        second = await client.post(COMPLETE_URL, json=fresh)
+        results = [await first, second]
     assert [r.json()["content"] for r in results] == [expected_text(20)] * 2
+    assert "x-cache-coalesced" not in second.headers
     assert len(stack.fake.requests(tag)) == 2
 
 
