@@ -1,4 +1,5 @@
-"""``llm-gateway up``: Redis, the gateway, a worker and Flower as child processes, one command."""
+"""``llm-gateway up``: Redis, the gateway, a worker, a batch worker and Flower as child processes,
+one command."""
 
 from __future__ import annotations
 
@@ -108,6 +109,12 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
         children = [
             spawn("gateway", [*cli, "gateway", "--host", host, "--port", str(port)], env),
             spawn("worker", [*cli, "worker", "--loglevel", "WARNING"], env),
+            # Batches run on their own queue and process, apart from interactive jobs.
+            spawn(
+                "batch-worker",
+                [*cli, "worker", "--queues", settings.batch.queue, "--loglevel", "WARNING"],
+                env,
+            ),
         ]
         flower_url = None
         if flower and importlib.util.find_spec("flower") is not None:

@@ -59,5 +59,6 @@ async def read(batch_id: str, api: BatchApiDep, caller: PrincipalDep) -> JSON:
 @router.post("/{batch_id}/cancel", summary="Cancel a batch; finished results are kept")
 async def cancel(batch_id: str, api: BatchApiDep, caller: PrincipalDep) -> JSON:
     batch = await api.batches.get(batch_id, owner=caller.key_id)
+    await api.scripts_loaded()
     await api.batches.request_cancel(batch)
     return JSON((await api.batches.get(batch_id, owner=caller.key_id)).to_openai())

@@ -38,6 +38,14 @@ class BatchApi:
     batches: BatchStore
     celery: Celery
 
+    scripts_ready: bool = False
+
+    async def scripts_loaded(self) -> None:
+        """Load the batch store's scripts once (see BatchStore.load_scripts)."""
+        if not self.scripts_ready:
+            await self.batches.load_scripts()
+            self.scripts_ready = True
+
     async def create_batch(
         self,
         *,

@@ -49,6 +49,12 @@ class BatchStore:
         self._renew = redis.register_script(LEASE_RENEW)
         self._release = redis.register_script(LEASE_RELEASE)
 
+    async def load_scripts(self) -> None:
+        """Load the scripts now: fakeredis's TCP server (``up`` without Redis) drops the
+        connection on a NOSCRIPT reply instead of answering it."""
+        for script in (self._transition, self._record, self._renew, self._release):
+            script.sha = await self.redis.script_load(script.script)
+
     async def create(self, spec: BatchSpec) -> Batch:
         """Store a new batch as ``validating``, in its owner's index and among the active."""
         async with self.redis.pipeline(transaction=True) as pipe:

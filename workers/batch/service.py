@@ -95,6 +95,8 @@ class BatchService:
     async def maintain(self) -> None:
         """Look for work a few times per lease, until cancelled."""
         interval_s = min(5.0, self.ctx.settings.batch.lease_ttl_s / 3)
+        with contextlib.suppress(Exception):  # else loaded on first use
+            await self.ctx.batches.load_scripts()
         while True:
             try:
                 await self.look_for_work()
