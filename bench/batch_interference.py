@@ -6,8 +6,8 @@ It starts a private redis-server, the fake OpenAI-style provider, one interactiv
 batch worker and one gateway (as bench.overhead does), then measures in the same run:
   1. interactive time to first token, concurrency 1, direct to the fake and through the
      gateway, with nothing else running (idle);
-  2. the same through the gateway while a large batch runs against the same fake provider,
-     and the ratios busy/idle;
+  2. the same (gateway and direct) while a large batch runs against the same fake provider,
+     and the ratios busy/idle: the direct figures show what the busier provider alone costs;
   3. the batch's throughput in requests per second, from in_progress to completed.
 """
 
@@ -160,15 +160,27 @@ async def run(quick: bool) -> None:
 
                 await wait_for(c, batch_id, lambda b: b["request_counts"]["completed"] >= 200)
                 busy_samples = await ttft(via_gateway, samples, while_=batch_running)
+                direct_busy_samples = await ttft(
+                    direct_streamer(fake), samples, while_=batch_running
+                )
                 overlapped = await batch_running()
                 busy = report("gateway, batch running", busy_samples)
+                direct_busy = report("direct, batch running", direct_busy_samples)
                 state = await wait_for(
                     c, batch_id, lambda b: b["status"] in ("completed", "failed", "expired")
                 )
                 elapsed = time.perf_counter() - started
             counts = state["request_counts"]
             print(f"{'busy / idle':>22} {busy[0] / idle[0]:8.2f}x {busy[1] / idle[1]:8.2f}x")
-            print(f"{'busy / direct':>22} {busy[0] / direct[0]:8.2f}x {busy[1] / direct[1]:8.2f}x")
+            print(
+                f"{'direct busy / idle':>22} {direct_busy[0] / direct[0]:8.2f}x"
+                f" {direct_busy[1] / direct[1]:8.2f}x   (the fake provider serves the batch too)"
+            )
+            print(
+                f"{'gateway overhead ms':>22} idle {idle[0] - direct[0]:.2f}"
+                f" / {idle[1] - direct[1]:.2f},"
+                f" busy {busy[0] - direct_busy[0]:.2f} / {busy[1] - direct_busy[1]:.2f} (p50 / p99)"
+            )
             if not overlapped:
                 print("  (the batch ended before the samples did: raise the batch size)")
             print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
@@ -37,6 +38,9 @@ def run_worker(
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     queues = queues or [settings.interactive_queue]
+    if settings.batch.queue in queues and settings.batch.nice:
+        # Where batch and interactive processes share CPUs, interactive ones come first.
+        os.nice(settings.batch.nice)
     runtime = WorkerRuntime(settings, worker_id=hostname, queues=queues)
     register_tasks(app, runtime)
     runtime.start()

@@ -42,6 +42,9 @@ class BatchSettings(BaseModel):
     attempts: int = Field(
         3, ge=1, description="runs of a request whose worker died after it had streamed"
     )
+    nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness of a batch worker process (0: as others)"
+    )
     drain_s: float = Field(
         30.0, ge=0, description="on shutdown, how long running requests may finish"
     )
