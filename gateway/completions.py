@@ -3,15 +3,18 @@ joined to the identical job in flight, or run as a new job."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+
+from starlette.requests import Request
 
 from gateway.admission import Admission
 from gateway.feed import CachedFeed, EventFeed
 from gateway.jobs import Gateway
 from shared.cache import CachedAnswer
-from shared.errors import JobNotFound
+from shared.errors import JobNotFound, error_from_event
 from shared.events import Event, EventType
 from shared.jobs import Job, JobSpec
 from shared.usage import Usage
@@ -137,6 +140,32 @@ async def outcome(gateway: Gateway, following: Following) -> Job:
     if job is None:
         raise JobNotFound(f"job {following.job_id} has expired")
     return job
+
+
+async def wait_for_answer(
+    gateway: Gateway, admission: Admission, following: Following, request: Request
+) -> Job | None:
+    """The finished job, or None when the client went away first (the job is then left).
+    A job that failed raises its error, with the admission's headers (rate limits)."""
+    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
+    leaving = asyncio.create_task(until_disconnected(request))
+    done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    if waiting not in done:  # nobody will read the answer
+        waiting.cancel()
+        await leave(gateway, following)
+        return None
+    leaving.cancel()
+    last = waiting.result()
+    if last.type == EventType.ERROR:
+        error = error_from_event(last.data)
+        error.headers = {**admission.headers, **error.headers}
+        raise error
+    return await outcome(gateway, following)
+
+
+async def until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def leave(gateway: Gateway, following: Following) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 
 import anyio
 import orjson
@@ -63,7 +64,9 @@ async def sse_body(
         with anyio.CancelScope(shield=True):
             await feed.close()
             if not finished and on_abandoned is not None:
-                await on_abandoned()
+                # Redis may be what ended the stream; the job then ends at its deadline.
+                with suppress(RedisError, OSError):
+                    await on_abandoned()
 
 
 def event_stream_response(

@@ -208,12 +208,17 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                 ]
             },
             # Cached whatever the temperature; "cached-shared" across keys.
+            # Own upstream names: their faults open no circuit other tests depend on.
             "cached": {
-                "route": [{"provider": "fake", "model": "fake-model"}],
+                "route": [{"provider": "fake", "model": "fake-cached"}],
+                "cache": {"eligible": "always"},
+            },
+            "cached-faults": {
+                "route": [{"provider": "fake", "model": "fake-cached-faults"}],
                 "cache": {"eligible": "always"},
             },
             "cached-shared": {
-                "route": [{"provider": "fake", "model": "fake-model"}],
+                "route": [{"provider": "fake", "model": "fake-cached"}],
                 "cache": {"eligible": "always", "scope": "global", "ttl_s": 600},
             },
             "cached-chain": {

@@ -10,7 +10,7 @@ import anyio
 from starlette.requests import Request
 
 from gateway.admission import Admission, admit
-from gateway.completions import Following, follow, leave
+from gateway.completions import Following, follow, leave, until_disconnected
 from gateway.feed import EventFeed
 from gateway.graphql.context import RequestContext
 from gateway.graphql.inputs import CompletionInput
@@ -60,7 +60,7 @@ async def run_to_end(
     waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
     watched: set[asyncio.Task[object]] = {waiting}
     if isinstance(ctx.connection, Request):
-        watched.add(asyncio.create_task(_until_disconnected(ctx.connection)))
+        watched.add(asyncio.create_task(until_disconnected(ctx.connection)))
     try:
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         if waiting.done():
@@ -105,8 +105,3 @@ async def events_of(
                 await feed.close()
                 if not finished and on_abandoned is not None:
                     await on_abandoned()
-
-
-async def _until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass

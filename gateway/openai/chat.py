@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from typing import Annotated, Any
 
@@ -12,14 +11,13 @@ from fastapi.responses import Response
 from gateway.admission import Admission, admit
 from gateway.auth import PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
-from gateway.completions import Following, follow, leave, outcome
+from gateway.completions import Following, follow, leave, wait_for_answer
 from gateway.deps import GatewayDep
 from gateway.jobs import Gateway
 from gateway.openai.streaming import OpenedFeed, chunk_body
 from gateway.responses import JSON
 from gateway.sse import event_stream_response
-from shared.errors import GatewayError, error_from_event
-from shared.events import EventType
+from shared.errors import GatewayError
 from shared.openai_format import (
     ChunkStream,
     StreamMode,
@@ -62,18 +60,9 @@ async def chat_completions(
 async def _answered(
     gateway: Gateway, admission: Admission, following: Following, request: Request
 ) -> Response:
-    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
-    leaving = asyncio.create_task(_until_disconnected(request))
-    done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
-    if waiting not in done:  # the client left: nobody will read the answer
-        waiting.cancel()
-        await leave(gateway, following)
+    job = await wait_for_answer(gateway, admission, following, request)
+    if job is None:  # the client left
         return Response(status_code=499)
-    leaving.cancel()
-    last = waiting.result()
-    if last.type == EventType.ERROR:
-        raise _with_headers(error_from_event(last.data), admission)
-    job = await outcome(gateway, following)
     return JSON(chat_completion_from_job(job), headers=_headers(admission, following))
 
 
@@ -107,8 +96,3 @@ def _headers(admission: Admission, following: Following) -> dict[str, str]:
 def _with_headers(error: GatewayError, admission: Admission) -> GatewayError:
     error.headers = {**admission.headers, **error.headers}
     return error
-
-
-async def _until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass

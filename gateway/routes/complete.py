@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from typing import Annotated, Any
 
@@ -15,15 +14,14 @@ from starlette.responses import StreamingResponse
 from gateway.admission import admit
 from gateway.auth import Principal, PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
-from gateway.completions import follow, leave, outcome
+from gateway.completions import follow, leave, wait_for_answer
 from gateway.deps import GatewayDep
 from gateway.errors import validation_details
 from gateway.jobs import Gateway
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
-from shared.errors import InvalidRequest, error_from_event
-from shared.events import EventType
+from shared.errors import InvalidRequest
 from shared.jobs import Job
 
 router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
@@ -40,18 +38,9 @@ async def complete(
     chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="stream")
     following = await follow(gateway, admission)
-    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
-    leaving = asyncio.create_task(_until_disconnected(request))
-    done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
-    if waiting not in done:  # the client left: nobody will read the answer
-        waiting.cancel()
-        await leave(gateway, following)
+    job = await wait_for_answer(gateway, admission, following, request)
+    if job is None:  # the client left
         return Response(status_code=499)
-    leaving.cancel()
-    last = waiting.result()
-    if last.type == EventType.ERROR:
-        raise error_from_event(last.data)
-    job = await outcome(gateway, following)
     return JSON(completion_body(job), headers={**following.headers, **admission.headers})
 
 
@@ -147,8 +136,3 @@ def completion_body(job: Job) -> dict[str, Any]:
             "total_ms": since_queued_ms(timings.finished_at),
         },
     }
-
-
-async def _until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass

@@ -147,20 +147,20 @@ def test_a_request_ttl_is_the_entry_lifetime(client: httpx.Client, stack: Stack)
 def test_a_failed_answer_is_not_cached(client: httpx.Client, stack: Stack) -> None:
     tag = new_tag()
     for _ in range(2):
-        failed = client.post(COMPLETE_URL, json=ask(tag, status=400))
+        failed = client.post(COMPLETE_URL, json=ask(tag, model="cached-faults", status=400))
         assert (failed.status_code, failed.json()["error"]["code"]) == (502, "provider_rejected")
     assert calls(stack, tag) == 2
     # A stream that breaks after some tokens is not cached either.
     broken = new_tag()
     for _ in range(2):
-        _, events = stream(client, ask(broken, tokens=6, fault="drop_after"))
+        _, events = stream(client, ask(broken, model="cached-faults", tokens=6, fault="drop_after"))
         assert events[-1].event == "error"
     assert calls(stack, broken) == 2
 
 
 def test_a_cancelled_stream_is_not_cached(client: httpx.Client, stack: Stack) -> None:
     tag = new_tag()
-    body = ask(tag, tokens=200, token_delay_ms=20)
+    body = ask(tag, tokens=100, token_delay_ms=20)
     with connect_sse(client, "POST", STREAM_URL, json=body) as source:
         job_id = source.response.headers["x-job-id"]
         for event in source.iter_sse():
@@ -168,8 +168,10 @@ def test_a_cancelled_stream_is_not_cached(client: httpx.Client, stack: Stack) ->
                 break
     assert wait_for_status(client, job_id, {"cancelled", "succeeded"})["status"] == "cancelled"
     assert stack.fake.wait_for(tag, timeout=10)["outcome"] == "client_closed"
-    again = client.post(COMPLETE_URL, json=ask(tag, tokens=200, token_delay_ms=0))
+    again = client.post(COMPLETE_URL, json=body)  # the same request, asked again
     assert again.headers["x-cache"] == "MISS"
+    assert again.json()["content"] == expected_text(100)
+    assert len(stack.fake.requests(tag)) == 2
 
 
 def test_fallback_events_are_not_replayed(client: httpx.Client, stack: Stack) -> None:
