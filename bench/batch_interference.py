@@ -16,46 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.overhead import direct_streamer, gateway_streamer, percentile, prompt
-from tests.fakes.provider import FakeProvider
-from tests.stack import (
-    FAKE_KEY,
-    Process,
-    create_api_key,
-    require_redis_server,
-    spawn,
-    stack_config,
-    stack_env,
-    start_gateway,
-    start_worker,
-    write_config,
-)
+from bench.stack import bench_stack
 
 BATCH_QUEUE = "llm.batch"
-
-
-def start_batch_worker(env: dict[str, str], log_dir: Path, redis_url: str) -> Process:
-    import redis
-
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    process = spawn(
-        "batch-worker", ["worker", "--queues", BATCH_QUEUE, "--loglevel", "WARNING"], env, log_dir
-    )
-    deadline = time.monotonic() + 30
-    while not client.zrange(f"llm:workers:{BATCH_QUEUE}", 0, -1):
-        if process.popen.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"batch worker did not start:\n{process.tail()}")
-        time.sleep(0.05)
-    client.close()
-    return process
 
 
 async def ttft(stream: Any, requests: int, *, while_: Any = None) -> list[float]:
@@ -128,73 +98,54 @@ def report(name: str, values: list[float]) -> tuple[float, float]:
 
 
 async def run(quick: bool) -> None:
-    redis = require_redis_server()
-    log_dir = Path(tempfile.mkdtemp(prefix="llm-bench-batch-"))
-    with FakeProvider(require_key=FAKE_KEY) as fake:
-        config = {
-            **stack_config(fake, keepalive_interval_s=15),
-            "batch": {"storage_dir": str(log_dir / "files")},
-        }
-        env = stack_env(redis.url, write_config(log_dir / "config.yaml", config))
-        worker = start_worker(env, log_dir, redis.url)
-        batch_worker = start_batch_worker(env, log_dir, redis.url)
-        gateway, base_url = start_gateway(env, log_dir)
-        try:
-            api_key = create_api_key(base_url, "benchmark")
-            via_gateway = gateway_streamer(base_url, api_key)
-            samples = 100 if quick else 300
-            print(f"\nTime to first token, concurrency 1{'':>8}p50 ms    p99 ms")
-            direct = report("direct", await ttft(direct_streamer(fake), samples))
-            idle = report("gateway, idle", await ttft(via_gateway, samples))
+    with bench_stack("batch", batch_worker=True) as stack:
+        fake, base_url, api_key = stack.fake, stack.base_url, stack.api_key
+        via_gateway = gateway_streamer(base_url, api_key)
+        samples = 100 if quick else 300
+        print(f"\nTime to first token, concurrency 1{'':>8}p50 ms    p99 ms")
+        direct = report("direct", await ttft(direct_streamer(fake), samples))
+        idle = report("gateway, idle", await ttft(via_gateway, samples))
 
-            requests = 2000 if quick else 6000
-            headers = {"Authorization": f"Bearer {api_key}"}
-            async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as c:
-                batch_id = await start_batch(c, batch_lines(requests, tokens=20, delay_ms=5))
-                await wait_for(c, batch_id, lambda b: b["status"] == "in_progress")
-                started = time.perf_counter()
+        requests = 2000 if quick else 6000
+        headers = {"Authorization": f"Bearer {api_key}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as c:
+            batch_id = await start_batch(c, batch_lines(requests, tokens=20, delay_ms=5))
+            await wait_for(c, batch_id, lambda b: b["status"] == "in_progress")
+            started = time.perf_counter()
 
-                async def batch_running() -> bool:
-                    state = await batch_state(c, batch_id)
-                    return bool(state["status"] == "in_progress")
+            async def batch_running() -> bool:
+                state = await batch_state(c, batch_id)
+                return bool(state["status"] == "in_progress")
 
-                await wait_for(c, batch_id, lambda b: b["request_counts"]["completed"] >= 200)
-                busy_samples = await ttft(via_gateway, samples, while_=batch_running)
-                direct_busy_samples = await ttft(
-                    direct_streamer(fake), samples, while_=batch_running
-                )
-                overlapped = await batch_running()
-                busy = report("gateway, batch running", busy_samples)
-                direct_busy = report("direct, batch running", direct_busy_samples)
-                state = await wait_for(
-                    c, batch_id, lambda b: b["status"] in ("completed", "failed", "expired")
-                )
-                elapsed = time.perf_counter() - started
-            counts = state["request_counts"]
-            print(f"{'busy / idle':>22} {busy[0] / idle[0]:8.2f}x {busy[1] / idle[1]:8.2f}x")
-            print(
-                f"{'direct busy / idle':>22} {direct_busy[0] / direct[0]:8.2f}x"
-                f" {direct_busy[1] / direct[1]:8.2f}x   (the fake provider serves the batch too)"
+            await wait_for(c, batch_id, lambda b: b["request_counts"]["completed"] >= 200)
+            busy_samples = await ttft(via_gateway, samples, while_=batch_running)
+            direct_busy_samples = await ttft(direct_streamer(fake), samples, while_=batch_running)
+            overlapped = await batch_running()
+            busy = report("gateway, batch running", busy_samples)
+            direct_busy = report("direct, batch running", direct_busy_samples)
+            state = await wait_for(
+                c, batch_id, lambda b: b["status"] in ("completed", "failed", "expired")
             )
-            print(
-                f"{'gateway overhead ms':>22} idle {idle[0] - direct[0]:.2f}"
-                f" / {idle[1] - direct[1]:.2f},"
-                f" busy {busy[0] - direct_busy[0]:.2f} / {busy[1] - direct_busy[1]:.2f} (p50 / p99)"
-            )
-            if not overlapped:
-                print("  (the batch ended before the samples did: raise the batch size)")
-            print(
-                f"\nBatch of {requests} requests (20 tokens, 5 ms apart each): {state['status']}, "
-                f"{counts['completed']} completed, {counts['failed']} failed, "
-                f"{counts['completed'] / elapsed:.0f} requests/s "
-                f"({elapsed:.1f} s from in_progress to {state['status']})"
-            )
-        finally:
-            gateway.stop()
-            batch_worker.stop()
-            worker.stop()
-            redis.stop()
-    print(f"\nlogs: {log_dir}")
+            elapsed = time.perf_counter() - started
+        counts = state["request_counts"]
+        print(f"{'busy / idle':>22} {busy[0] / idle[0]:8.2f}x {busy[1] / idle[1]:8.2f}x")
+        print(
+            f"{'direct busy / idle':>22} {direct_busy[0] / direct[0]:8.2f}x"
+            f" {direct_busy[1] / direct[1]:8.2f}x   (the fake provider serves the batch too)"
+        )
+        print(
+            f"{'gateway overhead ms':>22} idle {idle[0] - direct[0]:.2f}"
+            f" / {idle[1] - direct[1]:.2f},"
+            f" busy {busy[0] - direct_busy[0]:.2f} / {busy[1] - direct_busy[1]:.2f} (p50 / p99)"
+        )
+        if not overlapped:
+            print("  (the batch ended before the samples did: raise the batch size)")
+        print(
+            f"\nBatch of {requests} requests (20 tokens, 5 ms apart each): {state['status']}, "
+            f"{counts['completed']} completed, {counts['failed']} failed, "
+            f"{counts['completed'] / elapsed:.0f} requests/s "
+            f"({elapsed:.1f} s from in_progress to {state['status']})"
+        )
 
 
 def main() -> None:

@@ -14,25 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import httpx
 from httpx_sse import aconnect_sse
 
 from bench.overhead import percentile
+from bench.stack import bench_stack
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
-    create_api_key,
-    require_redis_server,
-    stack_config,
-    stack_env,
-    start_gateway,
-    start_worker,
-    write_config,
 )
 
 TEXT = "benchmark FAKE" + json.dumps({"tokens": 20})
@@ -103,40 +95,22 @@ async def requests_per_s(call: Call, concurrency: int, seconds: float) -> float:
 
 
 async def run(quick: bool) -> None:
-    redis = require_redis_server()
-    log_dir = Path(tempfile.mkdtemp(prefix="llm-bench-cache-"))
     requests, seconds, concurrency = (100, 3.0, 32) if quick else (300, 8.0, 32)
-    with FakeProvider(require_key=FAKE_KEY) as fake:
-        config = write_config(log_dir / "config.yaml", stack_config(fake, keepalive_interval_s=15))
-        env = stack_env(redis.url, config)
-        worker = start_worker(env, log_dir, redis.url)
-        gateway, base_url = start_gateway(env, log_dir)
-        try:
-            key = create_api_key(base_url, "benchmark-cache")
-            cases = {"direct (provider)": direct_call(fake)}
-            for form in ("json", "stream"):
-                for cached in (False, True):
-                    name = f"{form} {'hit' if cached else 'uncached'}"
-                    cases[name] = gateway_call(
-                        base_url, key, stream=form == "stream", cached=cached
-                    )
-            async with httpx.AsyncClient(timeout=60) as warm:
-                await gateway_call(base_url, key, stream=False, cached=False)(warm)
-                body = {"model": "cached", "messages": [{"role": "user", "content": TEXT}]}
-                await warm.post(
-                    f"{base_url}/api/v1/llm/complete",
-                    json=body,
-                    headers={"Authorization": f"Bearer {key}"},
-                )
-            results = {}
-            for name, call in cases.items():
-                p50, p99 = await latency_ms(call, requests)
-                rps = await requests_per_s(call, concurrency, seconds)
-                results[name] = (p50, p99, rps)
-        finally:
-            gateway.stop()
-            worker.stop()
-            redis.stop()
+    with bench_stack("cache") as stack:
+        base_url, key = stack.base_url, stack.api_key
+        cases = {"direct (provider)": direct_call(stack.fake)}
+        for form in ("json", "stream"):
+            for cached in (False, True):
+                name = f"{form} {'hit' if cached else 'uncached'}"
+                cases[name] = gateway_call(base_url, key, stream=form == "stream", cached=cached)
+        async with httpx.AsyncClient(timeout=60) as warm:  # store the answer once
+            body = {"model": "cached", "messages": [{"role": "user", "content": TEXT}]}
+            headers = {"Authorization": f"Bearer {key}"}
+            await warm.post(f"{base_url}/api/v1/llm/complete", json=body, headers=headers)
+        results = {}
+        for name, call in cases.items():
+            p50, p99 = await latency_ms(call, requests)
+            results[name] = (p50, p99, await requests_per_s(call, concurrency, seconds))
     direct_rps = results["direct (provider)"][2]
     print(f"\nOne 20-token answer; latency c=1 ({requests} requests), throughput c={concurrency}")
     print(
@@ -146,7 +120,6 @@ async def run(quick: bool) -> None:
         uncached = results.get(name.replace("hit", "uncached"))
         gain = f"{rps / uncached[2]:11.2f}x" if uncached and "hit" in name else ""
         print(f"{name:>18} {p50:8.2f} {p99:8.2f} {rps:8.0f} {rps / direct_rps:9.2f}x {gain:>12}")
-    print(f"\nlogs: {log_dir}")
 
 
 def main() -> None:

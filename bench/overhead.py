@@ -18,28 +18,20 @@ import collections
 import json
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 from httpx_sse import aconnect_sse
 
+from bench.stack import bench_stack
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
     Process,
-    create_api_key,
-    require_redis_server,
-    stack_config,
-    stack_env,
-    start_gateway,
-    start_worker,
-    write_config,
 )
 
 TOKEN = re.compile(r"t\d+")
@@ -216,39 +208,27 @@ def report_ttft(direct: list[float], gateway: list[float]) -> None:
 
 
 async def run(quick: bool) -> None:
-    redis = require_redis_server()
-    log_dir = Path(tempfile.mkdtemp(prefix="llm-bench-"))
-    with FakeProvider(require_key=FAKE_KEY) as fake:
-        config = write_config(log_dir / "config.yaml", stack_config(fake, keepalive_interval_s=15))
-        env = stack_env(redis.url, config)
-        worker = start_worker(env, log_dir, redis.url)
-        gateway, base_url = start_gateway(env, log_dir)
-        try:
-            api_key = create_api_key(base_url, "benchmark")
-            direct, via_gateway = direct_streamer(fake), gateway_streamer(base_url, api_key)
-            requests = 100 if quick else 400
-            report_ttft(
-                await ttft_samples(direct, requests), await ttft_samples(via_gateway, requests)
-            )
+    with bench_stack("overhead") as stack:
+        direct = direct_streamer(stack.fake)
+        via_gateway = gateway_streamer(stack.base_url, stack.api_key)
+        requests = 100 if quick else 400
+        report_ttft(await ttft_samples(direct, requests), await ttft_samples(via_gateway, requests))
 
-            print("\nStreamed tokens per second, concurrency 64")
-            print(f"{'token delay':>12} {'direct':>10} {'gateway':>10} {'ratio':>7}")
-            for tokens, delay_ms in ((200, 5.0), (400, 0.0)):
-                rounds = 1 if quick else 2
-                d = await throughput(direct, 64, tokens, delay_ms, rounds)
-                g = await throughput(via_gateway, 64, tokens, delay_ms, rounds)
-                print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
+        print("\nStreamed tokens per second, concurrency 64")
+        print(f"{'token delay':>12} {'direct':>10} {'gateway':>10} {'ratio':>7}")
+        for tokens, delay_ms in ((200, 5.0), (400, 0.0)):
+            rounds = 1 if quick else 2
+            d = await throughput(direct, 64, tokens, delay_ms, rounds)
+            g = await throughput(via_gateway, 64, tokens, delay_ms, rounds)
+            print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
 
-            streams = 200 if quick else 1000
-            capacity = await worker_capacity(base_url, api_key, fake, worker, streams)
-            print("\nOne worker process (threads pool, one uvloop for all streams)")
-            for name, value in capacity.items():
-                print(f"  {name:>18}: {value:,.1f}")
-        finally:
-            gateway.stop()
-            worker.stop()
-            redis.stop()
-    print(f"\nlogs: {log_dir}")
+        streams = 200 if quick else 1000
+        capacity = await worker_capacity(
+            stack.base_url, stack.api_key, stack.fake, stack.worker, streams
+        )
+        print("\nOne worker process (threads pool, one uvloop for all streams)")
+        for name, value in capacity.items():
+            print(f"  {name:>18}: {value:,.1f}")
 
 
 def main() -> None:

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from gateway.auth import Principal
 from gateway.jobs import Gateway
-from shared.apikeys import KeyRecord
 from shared.cache import CachedAnswer, CachePlan, plan_cache
 from shared.chat import ChatRequest
-from shared.errors import BudgetExceeded, RateLimited
+from shared.errors import RateLimited
 from shared.jobs import JobKind, JobSpec
 from shared.limits import estimate_tokens
 
@@ -45,7 +44,7 @@ async def admit(
     spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id)
     for model in [spec.model, *(chat.models or [])]:
         caller.check_model(model)
-    budget_headers = await check_budget(gateway, caller.key) if caller.key else {}
+    budget_headers = await gateway.accounting.check_budget(caller.key) if caller.key else {}
     plan = plan_cache(gateway.settings.cache, gateway.settings.models[spec.model], spec)
     hit = await gateway.cache.lookup(plan) if plan is not None else None
     admission = Admission(spec, budget_headers, plan, hit)
@@ -70,23 +69,3 @@ async def admit(
     )
     headers = {**decision.headers(), **budget_headers}
     return Admission(spec, headers, plan, hit, charged=hit is None)
-
-
-async def check_budget(gateway: Gateway, key: KeyRecord) -> dict[str, str]:
-    """Refuse a request once the key has spent its budget; warn from the soft limit on. A
-    stream already running when the budget is crossed finishes (its cost is counted)."""
-    budget = key.budget
-    if budget is None:
-        return {}
-    spent = await gateway.accounting.spent(key.id, budget.period)
-    if spent >= budget.limit_usd:
-        raise BudgetExceeded(
-            f"the API key has spent its {budget.period}ly budget of {budget.limit_usd} USD",
-            details={"spent_usd": round(spent, 6), "limit_usd": budget.limit_usd},
-        )
-    headers = {"x-budget-remaining-usd": f"{budget.limit_usd - spent:.6f}"}
-    if spent >= budget.warn_at_fraction * budget.limit_usd:
-        headers["x-budget-warning"] = (
-            f"spent {spent:.4f} of {budget.limit_usd} USD this {budget.period}"
-        )
-    return headers

@@ -13,6 +13,8 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
+from shared.apikeys import KeyRecord
+from shared.errors import BudgetExceeded
 from shared.keys import RedisKeys
 from shared.usage import Usage
 
@@ -94,6 +96,26 @@ class Accounting:
                     pipe.incrbyfloat(counter, spend)
                     pipe.expire(counter, USAGE_TTL_S)
             await pipe.execute()
+
+    async def check_budget(self, key: KeyRecord) -> dict[str, str]:
+        """Refuse (BudgetExceeded) once the key has spent its budget; else the headers that
+        say what is left, with a warning from the soft limit on. A stream already running
+        when the budget is crossed finishes (its cost is counted)."""
+        budget = key.budget
+        if budget is None:
+            return {}
+        spent = await self.spent(key.id, budget.period)
+        if spent >= budget.limit_usd:
+            raise BudgetExceeded(
+                f"the API key has spent its {budget.period}ly budget of {budget.limit_usd} USD",
+                details={"spent_usd": round(spent, 6), "limit_usd": budget.limit_usd},
+            )
+        headers = {"x-budget-remaining-usd": f"{budget.limit_usd - spent:.6f}"}
+        if spent >= budget.warn_at_fraction * budget.limit_usd:
+            headers["x-budget-warning"] = (
+                f"spent {spent:.4f} of {budget.limit_usd} USD this {budget.period}"
+            )
+        return headers
 
     async def spent(self, owner: str, period: Literal["day", "month"]) -> float:
         value = await self.redis.get(

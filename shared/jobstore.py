@@ -197,6 +197,13 @@ class JobStore:
         flags = replies[1::2]
         return [job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag]
 
+    async def shorten_life(self, job_id: str, ttl_s: int) -> None:
+        """Let an ended job (its hash and events) expire within ``ttl_s``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.expire(self.keys.job(job_id), ttl_s)
+            pipe.expire(self.keys.job_events(job_id), ttl_s)
+            await pipe.execute()
+
     async def release(self, job_id: str) -> None:
         await self.redis.delete(self.keys.job_lease(job_id))
 

@@ -21,6 +21,8 @@ class RedisKeys:
     # Once a job ends: how long its result and its replayable events stay readable.
     result_ttl_s: int = 86_400
     events_ttl_s: int = 3600
+    # A batch line's job once its result is in the batch's records: kept this long only.
+    recorded_batch_job_ttl_s: int = 600
     # A worker's lease on the job it runs; refreshed while it runs. Expired lease + status
     # running = the worker died, and a redelivered task may take the job over.
     lease_ttl_s: int = 15

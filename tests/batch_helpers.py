@@ -10,34 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from tests.conftest import Stack
-from tests.stack import Process, spawn
+from tests.stack import Process, start_worker
 
 BATCH_QUEUE = "llm.batch"
 ENDED = {"completed", "failed", "expired", "cancelled"}
 
 
 def start_batch_worker(stack: Stack, name: str = "batch-worker") -> Process:
-    """A worker of the batch queue only, started as an operator would; returns once it
-    heartbeats."""
-    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-
-    def workers() -> set[str]:
-        return {str(m) for m in client.zrange(f"llm:workers:{BATCH_QUEUE}", 0, -1)}
-
-    before = workers()
-    process = spawn(
-        name, ["worker", "--queues", BATCH_QUEUE, "--loglevel", "WARNING"], stack.env, stack.log_dir
-    )
-    deadline = time.monotonic() + 30
-    while not workers() - before:
-        if process.popen.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"batch worker did not start:\n{process.tail()}")
-        time.sleep(0.05)
-    client.close()
-    return process
+    """A worker of the batch queue only; returns once it heartbeats."""
+    return start_worker(stack.env, stack.log_dir, stack.redis_url, name, queue=BATCH_QUEUE)
 
 
 @pytest.fixture(scope="module")

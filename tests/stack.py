@@ -290,20 +290,29 @@ def stack_env(redis_url: str, config: Path) -> dict[str, str]:
 
 
 def start_worker(
-    env: dict[str, str], log_dir: Path, redis_url: str, name: str = "worker"
+    env: dict[str, str],
+    log_dir: Path,
+    redis_url: str,
+    name: str = "worker",
+    queue: str = "llm.interactive",
 ) -> Process:
+    """A worker of ``queue``, started as an operator would; returns once it heartbeats."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
 
     def workers() -> set[str]:
-        return {str(member) for member in client.zrange("llm:workers:llm.interactive", 0, -1)}
+        return {str(member) for member in client.zrange(f"llm:workers:{queue}", 0, -1)}
 
     before = workers()
-    process = spawn(name, ["worker", "--loglevel", "WARNING"], env, log_dir)
+    args = ["worker", "--queues", queue, "--loglevel", "WARNING"]
+    process = spawn(name, args, env, log_dir)
     deadline = time.monotonic() + 30
-    while not workers() - before:
-        if process.popen.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{process.tail()}")
-        time.sleep(0.05)
+    try:
+        while not workers() - before:
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{process.tail()}")
+            time.sleep(0.05)
+    finally:
+        client.close()
     return process
 
 

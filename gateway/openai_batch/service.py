@@ -121,7 +121,7 @@ def check_metadata(metadata: dict[str, Any] | None) -> dict[str, str] | None:
     return {key: str(value) for key, value in metadata.items()}
 
 
-def get_batch_api(request: Request, gateway: GatewayDep) -> BatchApi:
+async def get_batch_api(request: Request, gateway: GatewayDep) -> BatchApi:
     """One BatchApi per app, made on first use from the gateway's resources."""
     state = request.app.state
     api: BatchApi | None = getattr(state, "batch_api", None)

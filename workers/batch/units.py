@@ -26,8 +26,6 @@ from workers.batch.context import BatchContext
 log = logging.getLogger(__name__)
 
 BUSY_POLL_S = 0.5
-# A recorded line's job is kept this long (its result is in the batch's files).
-RECORDED_JOB_TTL_S = 600
 
 
 class UnitRunner:
@@ -75,7 +73,7 @@ class UnitRunner:
         else:
             record = records.of_job(batch_id, item.line, item.custom_id, job)
             await self._record(item, record, usage=records.usage_of(job))
-        await self._shorten(job.id)
+        await self.ctx.jobs.shorten_life(job.id, self.ctx.jobs.keys.recorded_batch_job_ttl_s)
 
     async def _run_job(
         self, job_id: str, item: RequestLine, model: str, route: list[RouteStep]
@@ -86,7 +84,8 @@ class UnitRunner:
         if status is None:
             if self.stop_reason():
                 return None
-            await self._check_budget()
+            if self.key is not None:
+                await self.ctx.accounting.check_budget(self.key)
             await self._create(job_id, item, model, route)
             if self.stop_reason():  # stopped meanwhile: the driver may have missed this job
                 await jobs.request_cancel(job_id)
@@ -118,29 +117,12 @@ class UnitRunner:
         with contextlib.suppress(Conflict):
             await self.ctx.jobs.create(spec, exclusive=True)
 
-    async def _check_budget(self) -> None:
-        budget = self.key.budget if self.key else None
-        if budget is None or self.key is None:
-            return
-        spent = await self.ctx.accounting.spent(self.key.id, budget.period)
-        if spent >= budget.limit_usd:
-            raise BudgetExceeded(
-                f"the API key has spent its {budget.period}ly budget of {budget.limit_usd} USD"
-            )
-
     async def _record(
         self, item: RequestLine, record: bytes, usage: dict[str, int] | None = None
     ) -> None:
         await self.ctx.batches.record(
             self.batch.id, item.line, record, ok=records.is_output(record), usage=usage or {}
         )
-
-    async def _shorten(self, job_id: str) -> None:
-        keys = self.ctx.jobs.keys
-        async with self.ctx.jobs.redis.pipeline(transaction=False) as pipe:
-            pipe.expire(keys.job(job_id), RECORDED_JOB_TTL_S)
-            pipe.expire(keys.job_events(job_id), RECORDED_JOB_TTL_S)
-            await pipe.execute()
 
     async def cancel_running(self) -> None:
         """Stop the jobs running now (their lines are recorded as stopped)."""

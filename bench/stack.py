@@ -1,0 +1,58 @@
+"""The whole stack a benchmark measures: a private redis-server, the fake provider, a worker
+(and a batch worker when asked) and a gateway, all stopped on the way out."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.fakes.provider import FakeProvider
+from tests.stack import (
+    FAKE_KEY,
+    Process,
+    create_api_key,
+    require_redis_server,
+    stack_config,
+    stack_env,
+    start_gateway,
+    start_worker,
+    write_config,
+)
+
+BATCH_QUEUE = "llm.batch"
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    fake: FakeProvider
+    base_url: str
+    api_key: str
+    worker: Process
+    log_dir: Path
+
+
+@contextmanager
+def bench_stack(name: str, *, batch_worker: bool = False) -> Iterator[BenchStack]:
+    redis = require_redis_server()
+    log_dir = Path(tempfile.mkdtemp(prefix=f"llm-bench-{name}-"))
+    with ExitStack() as running:
+        running.callback(print, f"\nlogs: {log_dir}")
+        running.callback(redis.stop)
+        fake = running.enter_context(FakeProvider(require_key=FAKE_KEY))
+        config = {
+            **stack_config(fake, keepalive_interval_s=15),
+            "batch": {"storage_dir": str(log_dir / "files")},
+        }
+        env = stack_env(redis.url, write_config(log_dir / "config.yaml", config))
+        worker = start_worker(env, log_dir, redis.url)
+        running.callback(worker.stop)
+        if batch_worker:
+            batch = start_worker(env, log_dir, redis.url, "batch-worker", queue=BATCH_QUEUE)
+            running.callback(batch.stop)
+        gateway, base_url = start_gateway(env, log_dir)
+        running.callback(gateway.stop)
+        api_key = create_api_key(base_url, f"benchmark-{name}")
+        yield BenchStack(fake, base_url, api_key, worker, log_dir)
