@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 NOT_SHAPING = {"cache", "timeout_s", "user", "model", "provider", "models"}
 # Events a hit replays; fallbacks describe a past run, not the answer.
 REPLAYED = {EventType.START, EventType.DELTA, EventType.USAGE, EventType.DONE}
-CacheStatus = Literal["HIT", "MISS"]
 
 
 @dataclass(frozen=True, slots=True)
