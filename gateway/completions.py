@@ -4,7 +4,6 @@ joined to the identical job in flight, or run as a new job."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -122,7 +121,7 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     if hit is not None:
         await _count_hit(gateway, spec, hit)
         await gateway.store.create(
-            spec, exclusive=exclusive, fields=_finished_fields(hit), finished_with=hit.events()
+            spec, exclusive=exclusive, fields=hit.job_fields(), finished_with=hit.events()
         )
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None
@@ -180,18 +179,3 @@ async def _count_hit(gateway: Gateway, spec: JobSpec, hit: CachedAnswer) -> None
     await gateway.accounting.record_saved(
         owner=spec.owner, model=spec.model, usage=hit.usage, cost=hit.cost, coalesced=False
     )
-
-
-def _finished_fields(hit: CachedAnswer) -> dict[str, str | float]:
-    now = time.time()
-    return {
-        "provider": hit.provider,
-        "provider_model": hit.provider_model,
-        "result": hit.result.model_dump_json(),
-        "usage": hit.usage.model_dump_json(),
-        "cost": 0.0,
-        "cache": "HIT",
-        "started_at": now,
-        "first_token_at": now,
-        "finished_at": now,
-    }

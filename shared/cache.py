@@ -127,6 +127,21 @@ class CachedAnswer:
             events.append(Event(seq=seq, type=data["type"], data=data, raw=orjson.dumps(data)))
         return events
 
+    def job_fields(self) -> dict[str, str | float]:
+        """The hash fields of a job that ended now with this answer (see JobStore.create)."""
+        now = time.time()
+        return {
+            "provider": self.provider,
+            "provider_model": self.provider_model,
+            "result": self.result.model_dump_json(),
+            "usage": self.usage.model_dump_json(),
+            "cost": 0.0,
+            "cache": "HIT",
+            "started_at": now,
+            "first_token_at": now,
+            "finished_at": now,
+        }
+
     def job(self, spec: JobSpec) -> Job:
         """The answer as the job ``spec`` would have ended, without running it."""
         now = time.time()

@@ -14,7 +14,7 @@ from tests.batch_helpers import (
     wait_for_batch,
 )
 from tests.conftest import Stack
-from tests.helpers import directive, expected_text
+from tests.helpers import COMPLETE_URL, chat, directive, expected_text, new_tag
 from tests.stack import create_api_key
 
 __all__ = ["batch_worker"]  # the module-scoped fixture these tests use
@@ -167,3 +167,21 @@ def test_creation_refuses_bad_parameters(client: httpx.Client) -> None:
     assert create(input_file_id="file-nope").status_code == 404
     assert client.post("/v1/batches/batch_nope/cancel").status_code == 404
     assert client.get("/v1/batches/batch_nope").json()["error"]["code"] == "batch_not_found"
+
+
+def test_a_batch_line_is_answered_from_the_response_cache(
+    batch_worker: object, client: httpx.Client, stack: Stack
+) -> None:
+    tag = new_tag()
+    prompt = f"cached line {directive(tag=tag, tokens=4)}"
+    # The interactive API stores the answer; the batch's line for the same request reuses it.
+    first = client.post(COMPLETE_URL, json={**chat(prompt), "model": "cached"})
+    assert first.headers["x-cache"] == "MISS"
+    batch = create_batch(client, [request_line("again", prompt, model="cached")])
+    done = wait_for_batch(client, batch["id"])
+
+    assert (done["status"], done["request_counts"]["completed"]) == ("completed", 1)
+    [line] = file_lines(client, done["output_file_id"])
+    answer = line["response"]["body"]["choices"][0]["message"]["content"]
+    assert answer == first.json()["content"] == expected_text(4)
+    assert len(stack.fake.requests(tag)) == 1

@@ -9,6 +9,7 @@ from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.batch.files import FileStore
 from shared.batch.store import BatchStore
+from shared.cache import ResponseCache
 from shared.jobstore import JobStore
 from shared.settings import Settings
 from shared.storage import FileStorage
@@ -28,6 +29,7 @@ class BatchContext:
     storage: FileStorage
     api_keys: KeyStore
     accounting: Accounting
+    cache: ResponseCache
     _provider_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def provider_slots(self, provider: str) -> asyncio.Semaphore:

@@ -16,6 +16,7 @@ from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.batch.files import FileStore
 from shared.batch.store import BatchStore
+from shared.cache import ResponseCache
 from shared.jobstore import JobStore
 from shared.settings import Settings
 from shared.storage import LocalDirectoryStorage
@@ -51,6 +52,7 @@ class BatchService:
                 storage=storage,
                 api_keys=KeyStore(redis, keys),
                 accounting=Accounting(redis, keys),
+                cache=ResponseCache(redis, keys),
             )
         )
 

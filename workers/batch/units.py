@@ -17,6 +17,7 @@ from collections.abc import Callable
 from shared.apikeys import KeyRecord
 from shared.batch.lines import RequestLine
 from shared.batch.models import Batch, unit_job_id
+from shared.cache import plan_cache
 from shared.config import RouteStep
 from shared.errors import BudgetExceeded, Conflict
 from shared.jobs import Job, JobSpec, JobStatus
@@ -113,9 +114,21 @@ class UnitRunner:
             deadline_s=deadline_s,
             job_id=job_id,
         )
+        plan = plan_cache(settings.cache, settings.models[model], spec)
+        answer = await self.ctx.cache.lookup(plan) if plan is not None else None
         # Conflict: a predecessor created it between its check and ours; run that one.
         with contextlib.suppress(Conflict):
-            await self.ctx.jobs.create(spec, exclusive=True)
+            if answer is None:
+                fields = self.ctx.cache.job_fields(plan) if plan is not None else None
+                await self.ctx.jobs.create(spec, exclusive=True, fields=fields)
+                return
+            # Answered from the cache: stored as a job that has already succeeded.
+            await self.ctx.jobs.create(
+                spec, exclusive=True, fields=answer.job_fields(), finished_with=answer.events()
+            )
+            await self.ctx.accounting.record_saved(
+                owner=spec.owner, model=model, usage=answer.usage, cost=answer.cost, coalesced=False
+            )
 
     async def _record(
         self, item: RequestLine, record: bytes, usage: dict[str, int] | None = None
