@@ -13,7 +13,6 @@ batch worker and one gateway (as bench.overhead does), then measures in the same
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.overhead import direct_streamer, gateway_streamer, percentile, prompt
-from bench.stack import bench_stack
+from bench.stack import bench_main, bench_stack
 
 BATCH_QUEUE = "llm.batch"
 
@@ -149,9 +148,7 @@ async def run(quick: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
-    asyncio.run(run(parser.parse_args().quick))
+    bench_main(run, __doc__)
 
 
 if __name__ == "__main__":

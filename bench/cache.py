@@ -11,7 +11,6 @@ call and the SSE stream read to its last event. Latency (c=1) and throughput (c=
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
@@ -21,7 +20,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from bench.overhead import percentile
-from bench.stack import bench_stack
+from bench.stack import bench_main, bench_stack
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
@@ -123,9 +122,7 @@ async def run(quick: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
-    asyncio.run(run(parser.parse_args().quick))
+    bench_main(run, __doc__)
 
 
 if __name__ == "__main__":

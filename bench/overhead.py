@@ -12,7 +12,6 @@ Both sides use the same client code (httpx + httpx-sse) and the same prompt.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import json
@@ -27,7 +26,7 @@ import httpx
 import psutil
 from httpx_sse import aconnect_sse
 
-from bench.stack import bench_stack
+from bench.stack import bench_main, bench_stack
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
@@ -232,9 +231,7 @@ async def run(quick: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
-    asyncio.run(run(parser.parse_args().quick))
+    bench_main(run, __doc__)
 
 
 if __name__ == "__main__":

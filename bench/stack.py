@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
@@ -56,3 +59,10 @@ def bench_stack(name: str, *, batch_worker: bool = False) -> Iterator[BenchStack
         running.callback(gateway.stop)
         api_key = create_api_key(base_url, f"benchmark-{name}")
         yield BenchStack(fake, base_url, api_key, worker, log_dir)
+
+
+def bench_main(run: Callable[[bool], Coroutine[Any, Any, None]], doc: str | None) -> None:
+    """The command line of a benchmark: ``--quick`` for fewer requests (a smoke run)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
+    asyncio.run(run(parser.parse_args().quick))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,10 @@ from openai import NotFoundError, OpenAI
 from openai.types import Batch, FileDeleted, FileObject
 
 from tests.batch_helpers import batch_worker, jsonl, request_line
-from tests.conftest import Stack
 from tests.helpers import directive
+from tests.openai_helpers import sdk
 
-__all__ = ["batch_worker"]
-
-
-@pytest.fixture
-def sdk(stack: Stack) -> Iterator[OpenAI]:
-    with OpenAI(base_url=f"{stack.base_url}/v1", api_key=stack.api_key, max_retries=0) as client:
-        yield client
+__all__ = ["batch_worker", "sdk"]  # fixtures these tests use
 
 
 def strict(model: Batch | FileObject | FileDeleted) -> None:

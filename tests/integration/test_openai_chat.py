@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -13,24 +12,11 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.conftest import Stack
 from tests.helpers import directive, expected_text, new_tag, wait_for_status
+from tests.openai_helpers import fresh_circuits, sdk, user
 from tests.stack import create_api_key
 
-
-@pytest.fixture(autouse=True)
-def fresh_circuits(stack: Stack) -> None:
-    """Each test starts with every circuit closed (failures of earlier tests would open them)."""
-    for key in stack.redis.scan_iter("llm:circuit:*"):
-        stack.redis.delete(key)
-
-
-@pytest.fixture
-def sdk(stack: Stack) -> Iterator[OpenAI]:
-    with OpenAI(base_url=f"{stack.base_url}/v1", api_key=stack.api_key, max_retries=0) as client:
-        yield client
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
+__all__ = ["fresh_circuits", "sdk"]  # fixtures these tests use
+pytestmark = pytest.mark.usefixtures("fresh_circuits")
 
 
 def scoped(model: str, **scenario: Any) -> str:

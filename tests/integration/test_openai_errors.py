@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,24 +11,12 @@ from openai import OpenAI
 
 from tests.conftest import Stack
 from tests.helpers import directive, expected_text, new_tag
+from tests.openai_helpers import fresh_circuits, sdk, user
+
+__all__ = ["fresh_circuits", "sdk"]  # fixtures these tests use
+pytestmark = pytest.mark.usefixtures("fresh_circuits")
 
 CHAT_URL = "/v1/chat/completions"
-
-
-@pytest.fixture(autouse=True)
-def fresh_circuits(stack: Stack) -> None:
-    for key in stack.redis.scan_iter("llm:circuit:*"):
-        stack.redis.delete(key)
-
-
-@pytest.fixture
-def sdk(stack: Stack) -> Iterator[OpenAI]:
-    with OpenAI(base_url=f"{stack.base_url}/v1", api_key=stack.api_key, max_retries=0) as client:
-        yield client
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def test_unknown_model_is_not_found(sdk: OpenAI) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import openai
@@ -13,18 +11,11 @@ from openai import OpenAI
 
 from tests.conftest import Stack
 from tests.helpers import directive, expected_text, new_tag
+from tests.openai_helpers import sdk, user
+
+__all__ = ["sdk"]  # fixtures these tests use
 
 CHAT_URL = "/v1/chat/completions"
-
-
-@pytest.fixture
-def sdk(stack: Stack) -> Iterator[OpenAI]:
-    with OpenAI(base_url=f"{stack.base_url}/v1", api_key=stack.api_key, max_retries=0) as client:
-        yield client
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def impatient(stack: Stack, timeout_s: float) -> OpenAI:
