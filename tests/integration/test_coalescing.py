@@ -36,14 +36,25 @@ def async_client(stack: Stack) -> httpx.AsyncClient:
 
 
 async def read_stream(
-    client: httpx.AsyncClient, body: dict[str, Any], stop_after_deltas: int | None = None
+    client: httpx.AsyncClient,
+    body: dict[str, Any],
+    stop_after_deltas: int | None = None,
+    *,
+    opened: asyncio.Event | None = None,
+    leave_after: asyncio.Event | None = None,
 ) -> tuple[httpx.Headers, list[Any]]:
+    """Read the stream; set ``opened`` once its headers are in (its job is chosen by then);
+    leave after ``stop_after_deltas`` deltas, but not before ``leave_after`` is set."""
     async with aconnect_sse(client, "POST", STREAM_URL, json=body) as source:
+        if opened is not None:
+            opened.set()
         events = []
         async for event in source.aiter_sse():
             events.append(event)
             deltas = sum(e.event == "delta" for e in events)
             if stop_after_deltas is not None and deltas == stop_after_deltas:
+                if leave_after is not None:
+                    await leave_after.wait()
                 break
         return source.response.headers, events
 
@@ -82,23 +93,17 @@ async def test_the_first_reader_leaving_does_not_cancel_the_others_answer(stack:
     tag = new_tag()
     joined = asyncio.Event()
 
-    async def leave_once_joined(client: httpx.AsyncClient) -> str:
-        async with aconnect_sse(client, "POST", STREAM_URL, json=ask(tag, **SLOW)) as source:
-            async for event in source.aiter_sse():
-                if event.event == "delta":
-                    await joined.wait()
-                    return event.event
-        raise AssertionError("the stream ended before its first delta")
-
-    async def stay(client: httpx.AsyncClient) -> tuple[httpx.Headers, list[Any]]:
+    async def join_and_stay(client: httpx.AsyncClient) -> tuple[httpx.Headers, list[Any]]:
         await asyncio.to_thread(stack.fake.wait_for, tag, finished=False)
-        async with aconnect_sse(client, "POST", STREAM_URL, json=ask(tag, **SLOW)) as source:
-            joined.set()  # its job is chosen before its headers are sent
-            return source.response.headers, [event async for event in source.aiter_sse()]
+        return await read_stream(client, ask(tag, **SLOW), opened=joined)
 
     async with async_client(stack) as client:
-        _, (headers, stayed) = await asyncio.gather(leave_once_joined(client), stay(client))
+        (_, left), (headers, stayed) = await asyncio.gather(
+            read_stream(client, ask(tag, **SLOW), stop_after_deltas=1, leave_after=joined),
+            join_and_stay(client),
+        )
 
+    assert left[-1].event == "delta"
     assert headers["x-cache-coalesced"] == "true"
     assert content_of(stayed) == expected_text(20)
     assert stack.fake.wait_for(tag, timeout=10)["outcome"] == "completed"
@@ -108,10 +113,15 @@ async def test_the_first_reader_leaving_does_not_cancel_the_others_answer(stack:
 async def test_the_job_is_cancelled_when_every_reader_has_left(stack: Stack) -> None:
     tag = new_tag()
     slow = {"tokens": 300, "token_delay_ms": 25}
+    joined = asyncio.Event()
     async with async_client(stack) as client:
-        first = asyncio.create_task(read_stream(client, ask(tag, **slow), stop_after_deltas=2))
+        first = asyncio.create_task(
+            read_stream(client, ask(tag, **slow), stop_after_deltas=2, leave_after=joined)
+        )
         await asyncio.to_thread(stack.fake.wait_for, tag, finished=False)
-        second_headers, _ = await read_stream(client, ask(tag, **slow), stop_after_deltas=1)
+        second_headers, _ = await read_stream(
+            client, ask(tag, **slow), stop_after_deltas=1, opened=joined
+        )
         await first
     assert second_headers["x-cache-coalesced"] == "true"
     upstream = stack.fake.wait_for(tag, timeout=10)
