@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, cast
 
 import orjson
@@ -20,11 +19,8 @@ from shared.errors import Conflict
 from shared.events import Event, EventType, encode_body
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
+from shared.lua import lua_source
 from shared.usage import Usage
-
-
-def _script(name: str) -> str:
-    return resources.files("shared").joinpath("lua", name).read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +40,10 @@ class JobStore:
         self.redis = redis
         self.keys = keys
         self.events_max_len = events_max_len
-        self._append = redis.register_script(_script("append_event.lua"))
-        self._claim = redis.register_script(_script("claim_job.lua"))
-        self._cancel = redis.register_script(_script("cancel_job.lua"))
-        self._create_or_join = redis.register_script(_script("create_or_join.lua"))
+        self._append = redis.register_script(lua_source("append_event.lua"))
+        self._claim = redis.register_script(lua_source("claim_job.lua"))
+        self._cancel = redis.register_script(lua_source("cancel_job.lua"))
+        self._create_or_join = redis.register_script(lua_source("create_or_join.lua"))
 
     async def load_scripts(self) -> None:
         """Load the scripts now, so no request pays for (or trips over) a NOSCRIPT reply.

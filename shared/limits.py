@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -18,6 +17,7 @@ from shared.apikeys import KeyLimits
 from shared.chat import ChatRequest
 from shared.config import ProviderLimits
 from shared.keys import RedisKeys
+from shared.lua import lua_source
 
 # When max_tokens is not given, admission assumes this many completion tokens.
 DEFAULT_COMPLETION_ESTIMATE = 512
@@ -80,8 +80,7 @@ class RateLimiter:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
-        source = resources.files("shared").joinpath("lua", "admit.lua").read_text()
-        self._admit = redis.register_script(source)
+        self._admit = redis.register_script(lua_source("admit.lua"))
 
     async def load_scripts(self) -> None:
         self._admit.sha = await self.redis.script_load(self._admit.script)

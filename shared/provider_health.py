@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
 from shared.config import CircuitConfig
 from shared.keys import RedisKeys
+from shared.lua import lua_source
 
 Permission = Literal["closed", "probe", "open"]
 STATS_WINDOW_MINUTES = 5
@@ -53,8 +53,7 @@ class ProviderHealth:
         self.circuit = circuit
         self._not_closed: dict[str, str] | None = None
         self._pending: dict[tuple[str, int], dict[str, float]] = {}
-        source = resources.files("shared").joinpath("lua", "circuit.lua").read_text()
-        self._script = redis.register_script(source)
+        self._script = redis.register_script(lua_source("circuit.lua"))
 
     async def load_scripts(self) -> None:
         self._script.sha = await self.redis.script_load(self._script.script)

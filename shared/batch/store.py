@@ -22,9 +22,9 @@ from shared.batch.models import (
     BatchStatus,
     LineError,
 )
-from shared.batch.scripts import LEASE_RELEASE, LEASE_RENEW, RECORD_RESULT, TRANSITION
 from shared.errors import BatchFinished, BatchNotFound
 from shared.keys import RedisKeys
+from shared.lua import lua_source
 
 # Where a status may be entered from.
 MOVES_FROM: dict[BatchStatus, tuple[BatchStatus, ...]] = {
@@ -44,10 +44,10 @@ class BatchStore:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
-        self._transition = redis.register_script(TRANSITION)
-        self._record = redis.register_script(RECORD_RESULT)
-        self._renew = redis.register_script(LEASE_RENEW)
-        self._release = redis.register_script(LEASE_RELEASE)
+        self._transition = redis.register_script(lua_source("batch_transition.lua"))
+        self._record = redis.register_script(lua_source("batch_record_result.lua"))
+        self._renew = redis.register_script(lua_source("batch_lease_renew.lua"))
+        self._release = redis.register_script(lua_source("batch_lease_release.lua"))
 
     async def load_scripts(self) -> None:
         """Load the scripts now: fakeredis's TCP server (``up`` without Redis) drops the
