@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_CHARS = 1_000_000
@@ -32,12 +39,32 @@ class ChatMessage(BaseModel):
 class CacheControl(BaseModel):
     """How one request uses the response cache; never part of what the cache key hashes."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # LiteLLM's spellings ("no-cache", "no-store", "s-maxage", "ttl") are taken too, so clients
+    # moving from its proxy keep their cache controls.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
-    no_cache: bool = Field(False, description="do not answer from the cache (nor join a twin)")
-    no_store: bool = Field(False, description="do not store this answer")
-    max_age_s: int | None = Field(None, ge=0, description="accept a cached answer this old at most")
-    ttl_s: int | None = Field(None, ge=1, description="keep this answer this long (capped)")
+    no_cache: bool = Field(
+        False,
+        validation_alias=AliasChoices("no_cache", "no-cache"),
+        description="do not answer from the cache (nor join a twin)",
+    )
+    no_store: bool = Field(
+        False,
+        validation_alias=AliasChoices("no_store", "no-store"),
+        description="do not store this answer",
+    )
+    max_age_s: int | None = Field(
+        None,
+        ge=0,
+        validation_alias=AliasChoices("max_age_s", "s-maxage"),
+        description="accept a cached answer this old at most",
+    )
+    ttl_s: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=AliasChoices("ttl_s", "ttl"),
+        description="keep this answer this long (capped)",
+    )
 
 
 class ChatRequest(BaseModel):

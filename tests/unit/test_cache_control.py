@@ -29,3 +29,16 @@ def test_the_body_wins_on_max_age_and_flags_add_up() -> None:
 def test_a_bad_max_age_is_refused(header: str) -> None:
     with pytest.raises(InvalidRequest):
         with_cache_header(ChatRequest.model_validate(ASK), header)
+
+
+def test_litellm_spellings_of_the_cache_controls_are_taken() -> None:
+    chat = ChatRequest.model_validate(
+        {**ASK, "cache": {"no-cache": True, "no-store": True, "s-maxage": 30, "ttl": 600}}
+    )
+    assert chat.cache is not None
+    assert chat.cache.model_dump() == {
+        "no_cache": True,
+        "no_store": True,
+        "max_age_s": 30,
+        "ttl_s": 600,
+    }
