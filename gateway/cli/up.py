@@ -185,6 +185,8 @@ def print_banner(
     console.print(f"\n[bold green]llm-gateway is up[/] at {base_url}")
     console.print(f"  API docs:  {base_url}/docs")
     console.print(f"  Health:    {base_url}/api/v1/health/ready")
+    console.print(f"  OpenAI:    {base_url}/v1  (base_url for OpenAI SDKs; Batch API too)")
+    console.print(f"  GraphQL:   {base_url}/graphql")
     if flower_url:
         console.print(f"  Flower:    {flower_url}")
     auth = ""
