@@ -22,6 +22,7 @@ class DeltaWriter:
         self._reasoning: list[str] = []
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._aborted = False
         self._stored = asyncio.Event()
         self.deltas = 0
         self.content_chars = 0
@@ -56,6 +57,11 @@ class DeltaWriter:
         await self._task
 
     async def abort(self) -> None:
+        """Drop what is not stored yet and stop. The flag and the wake-up stop the writer even
+        if the cancellation never reaches it: a library that swallows a CancelledError (seen
+        under load in a Redis call) would leave it waiting for deltas that never come."""
+        self._aborted = True
+        self._wakeup.set()
         self._task.cancel()
         await asyncio.wait([self._task])
 
@@ -70,14 +76,14 @@ class DeltaWriter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._content or self._reasoning:
+            while (self._content or self._reasoning) and not self._aborted:
                 fields = self._take()
                 await self._append(fields, self.deltas == 0)
                 self.deltas += 1
                 self.content_chars += len(fields.get("content", ""))
                 self.reasoning_chars += len(fields.get("reasoning", ""))
             self._stored.set()
-            if self._closing:
+            if self._closing or self._aborted:
                 return
 
     def _take(self) -> dict[str, str]:

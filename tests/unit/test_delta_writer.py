@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -78,3 +79,23 @@ async def test_put_and_store_returns_once_stored_or_raises_the_writers_error() -
 
     with pytest.raises(LookupError):
         await DeltaWriter(failing).put_and_store("a", "")
+
+
+async def test_abort_stops_a_writer_whose_append_swallowed_the_cancellation() -> None:
+    class SwallowingStore:
+        """Like a client library that catches CancelledError inside a call and carries on."""
+
+        def __init__(self) -> None:
+            self.entered = asyncio.Event()
+
+        async def append(self, fields: dict[str, str], first: bool) -> None:
+            self.entered.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(10)
+
+    store = SwallowingStore()
+    writer = DeltaWriter(store.append)
+    writer.put("a", "")
+    await store.entered.wait()
+    async with asyncio.timeout(2):  # before the fix it waited for more deltas for ever
+        await writer.abort()
