@@ -8,8 +8,13 @@ maintenance tick.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# A job whose task has not caught its cancellation this long after it was sent is cancelled
+# again: a library may swallow a CancelledError (seen in a Redis call under load).
+RECANCEL_AFTER_S = 1.0
 
 
 class CancelRegistry:
@@ -17,7 +22,8 @@ class CancelRegistry:
 
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Task[object]] = {}
-        self._cancelled: set[str] = set()
+        self._cancelled: dict[str, float] = {}  # job id -> when its task was last cancelled
+        self._acknowledged: set[str] = set()
 
     @contextmanager
     def track(self, job_id: str) -> Iterator[None]:
@@ -28,16 +34,27 @@ class CancelRegistry:
             yield
         finally:
             self._running.pop(job_id, None)
-            self._cancelled.discard(job_id)
+            self._cancelled.pop(job_id, None)
+            self._acknowledged.discard(job_id)
 
     def cancel(self, job_id: str) -> bool:
-        """Stop the job if it runs here; its task then ends the job as cancelled."""
+        """Stop the job if it runs here; its task then ends the job as cancelled. Asked again
+        (each maintenance tick asks for flagged jobs), it cancels again only a task that has not
+        caught the first cancellation within RECANCEL_AFTER_S."""
         task = self._running.get(job_id)
-        if task is None or job_id in self._cancelled:
+        if task is None or job_id in self._acknowledged:
             return False
-        self._cancelled.add(job_id)
+        sent_at = self._cancelled.get(job_id)
+        now = time.monotonic()
+        if sent_at is not None and now - sent_at < RECANCEL_AFTER_S:
+            return False
+        self._cancelled[job_id] = now
         task.cancel()
         return True
+
+    def acknowledge(self, job_id: str) -> None:
+        """The job's task caught its cancellation and is ending the job: cancel it no more."""
+        self._acknowledged.add(job_id)
 
     def cancel_message(self, data: bytes) -> None:
         """A message on the cancel channel: the id of the job to stop."""

@@ -82,6 +82,8 @@ class JobRunner:
             async with asyncio.timeout(spec.deadline_at - time.time()):
                 await self._stream(spec, events, transcript)
         except asyncio.CancelledError:
+            if self.cancels.is_cancelled(spec.id):
+                self.cancels.acknowledge(spec.id)  # before any await: no second cancel lands
             await transcript.settle(flush=False)
             if not self.cancels.is_cancelled(spec.id):
                 raise  # the worker is shutting down: the task will be redelivered
