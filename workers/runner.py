@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 import orjson
 from redis.exceptions import RedisError
@@ -57,14 +58,29 @@ class JobRunner:
     async def run(self, job_id: str) -> None:
         """Run the job if this delivery should; a duplicate delivery does nothing."""
         with self.cancels.track(job_id):
-            claim = await self.store.claim(job_id, self.worker_id)
+            claim = await self._claim(job_id)
             if claim.spec is None:
                 log.info("job %s not run: %s", job_id, claim.state)
                 return
             try:
                 await self._run_claimed(claim)
+                self.cancels.acknowledge(job_id)  # it has ended: nothing left to cancel
             finally:
                 await asyncio.shield(self.store.release(job_id))
+
+    async def _claim(self, job_id: str) -> Claim:
+        """Claim the job; a cancellation arriving meanwhile is kept for the claimed job to
+        honour (else the claim could be taken in Redis with nobody left to end the job)."""
+        claiming = asyncio.ensure_future(self.store.claim(job_id, self.worker_id))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            if not self.cancels.is_cancelled(job_id):
+                raise  # the worker is shutting down: the task will be redelivered
+            self.cancels.acknowledge(job_id)
+            _consume_cancellation()
+            claim = await claiming
+            return replace(claim, cancel_requested=True)
 
     async def _run_claimed(self, claim: Claim) -> None:
         assert claim.spec is not None
