@@ -56,16 +56,13 @@ class Gateway:
         """Validate the model and the deadline; raises ModelNotFound for an unserved model.
         ``job_id``: a client-chosen id (start the job with ``exclusive=True``)."""
         model, route = plan_route(self.settings, request)
-        deadline_s = min(
-            request.timeout_s or self.settings.job_deadline_s, self.settings.max_job_deadline_s
-        )
         return JobSpec.new(
             owner=owner,
             kind=kind,
             model=model,
             route=route,
             request=request,
-            deadline_s=deadline_s,
+            deadline_s=self.settings.job_deadline_for(request.timeout_s),
             job_id=job_id,
         )
 

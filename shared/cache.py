@@ -159,7 +159,7 @@ class CachedAnswer:
             timings=Timings(queued_at=now, started_at=now, first_token_at=now, finished_at=now),
             deadline_at=spec.deadline_at,
             result=self.result,
-            last_seq=len(self.events()),
+            last_seq=sum(e["type"] in REPLAYED for e in self.stored_events),
             cache="HIT",
         )
 

@@ -147,6 +147,11 @@ class Settings(BaseSettings):
             if any(self.providers[step.provider].enabled for step in model.route)
         ]
 
+    def job_deadline_for(self, timeout_s: float | None) -> float:
+        """A job's deadline in seconds: the one its request asks for (else the default),
+        capped by max_job_deadline_s."""
+        return min(timeout_s or self.job_deadline_s, self.max_job_deadline_s)
+
     def resolve_model(self, requested: str | None) -> str:
         """The model a request runs on; raises ModelNotFound for a name nobody serves."""
         name = requested or self.default_model or self._first_keyed_model()

@@ -9,24 +9,15 @@ import pytest
 from fakeredis import FakeAsyncRedis
 
 from shared.cache import ResponseCache, plan_cache, request_digest
-from shared.chat import ChatRequest
-from shared.config import CacheConfig, ModelConfig, RouteStep
+from shared.config import CacheConfig, ModelConfig
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from tests.unit.specs import DEMO_ROUTE, demo_spec
 
 KEYS = RedisKeys(prefix="t")
-MODEL = ModelConfig(route=[RouteStep(provider="demo", model="demo-1")])
-
-
-def spec_of(text: str = "x", owner: str = "o", **options: object) -> JobSpec:
-    request = ChatRequest.model_validate(
-        {"messages": [{"role": "user", "content": text}], **options}
-    )
-    return JobSpec.new(
-        owner=owner, kind="stream", model="demo", route=MODEL.route, request=request, deadline_s=30
-    )
+MODEL = ModelConfig(route=DEMO_ROUTE)
 
 
 @pytest.fixture
@@ -57,7 +48,7 @@ async def test_only_a_succeeded_job_stores_its_answer(
     redis: FakeAsyncRedis, ends_as: JobStatus
 ) -> None:
     store, cache = JobStore(redis, KEYS), ResponseCache(redis, KEYS)
-    spec = spec_of(temperature=0)
+    spec = demo_spec(temperature=0)
     plan = plan_cache(CacheConfig(), MODEL, spec)
     assert plan is not None
     await store.create(spec, fields=cache.job_fields(plan))
@@ -80,13 +71,13 @@ async def test_joined_job_is_cancelled_only_when_its_last_reader_leaves(
     redis: FakeAsyncRedis,
 ) -> None:
     store = JobStore(redis, KEYS)
-    first, twin = spec_of(), spec_of()
+    first, twin = demo_spec(), demo_spec()
     inflight = KEYS.cache_inflight("global", request_digest(first))
     assert await store.create_or_join(first, inflight_key=inflight, may_join=True) is None
     joined = await store.create_or_join(twin, inflight_key=inflight, may_join=True)
     assert joined == (first.id, first.deadline_at)
     # A request that may not join starts its own job (and is the one joined from then on).
-    fresh = spec_of()
+    fresh = demo_spec()
     assert await store.create_or_join(fresh, inflight_key=inflight, may_join=False) is None
 
     assert await store.request_cancel(first.id, leaving=True) is None  # another reader stays
@@ -97,35 +88,35 @@ async def test_joined_job_is_cancelled_only_when_its_last_reader_leaves(
 
 async def test_an_ended_job_is_not_joined(redis: FakeAsyncRedis) -> None:
     store = JobStore(redis, KEYS)
-    first = spec_of()
+    first = demo_spec()
     inflight = KEYS.cache_inflight("global", request_digest(first))
     await store.create_or_join(first, inflight_key=inflight, may_join=True)
     await run(store, first, JobStatus.FAILED)
     assert await redis.exists(inflight) == 0
-    assert await store.create_or_join(spec_of(), inflight_key=inflight, may_join=True) is None
+    assert await store.create_or_join(demo_spec(), inflight_key=inflight, may_join=True) is None
 
 
 def test_the_digest_covers_what_shapes_the_answer_and_nothing_else() -> None:
-    base = request_digest(spec_of("q", temperature=0))
-    assert request_digest(spec_of("q", temperature=0, timeout_s=9, user="u")) == base
-    assert request_digest(spec_of("q", owner="someone else", temperature=0)) == base
-    assert request_digest(spec_of("q", temperature=0, cache={"no_store": True})) == base
+    base = request_digest(demo_spec("q", temperature=0))
+    assert request_digest(demo_spec("q", temperature=0, timeout_s=9, user="u")) == base
+    assert request_digest(demo_spec("q", owner="someone else", temperature=0)) == base
+    assert request_digest(demo_spec("q", temperature=0, cache={"no_store": True})) == base
     for changed in (
-        spec_of("Q", temperature=0),
-        spec_of("q", temperature=0.1),
-        spec_of("q", temperature=0, max_tokens=5),
-        spec_of("q", temperature=0, extra_body={"a": 1}),
+        demo_spec("Q", temperature=0),
+        demo_spec("q", temperature=0.1),
+        demo_spec("q", temperature=0, max_tokens=5),
+        demo_spec("q", temperature=0, extra_body={"a": 1}),
     ):
         assert request_digest(changed) != base
 
 
 def test_eligibility_and_scope_come_from_config_then_model() -> None:
     config = CacheConfig()
-    assert plan_cache(config, MODEL, spec_of(temperature=0.7)) is None
-    plan = plan_cache(config, MODEL, spec_of(temperature=0))
+    assert plan_cache(config, MODEL, demo_spec(temperature=0.7)) is None
+    plan = plan_cache(config, MODEL, demo_spec(temperature=0))
     assert plan is not None and plan.namespace == "key:o"
     shared = ModelConfig(route=MODEL.route, cache={"eligible": "always", "scope": "global"})
-    plan = plan_cache(config, shared, spec_of(temperature=0.7, cache={"ttl_s": 10**9}))
+    plan = plan_cache(config, shared, demo_spec(temperature=0.7, cache={"ttl_s": 10**9}))
     assert plan is not None
     assert (plan.namespace, plan.ttl_s) == ("global", config.max_ttl_s)
-    assert plan_cache(CacheConfig(enabled=False), shared, spec_of()) is None
+    assert plan_cache(CacheConfig(enabled=False), shared, demo_spec()) is None

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 from fakeredis import FakeAsyncRedis
 
-from shared.chat import ChatRequest
-from shared.config import RouteStep
 from shared.errors import Conflict
 from shared.events import EventType
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from tests.unit.specs import demo_spec
 
 
 @pytest.fixture
@@ -24,14 +23,7 @@ async def store() -> AsyncIterator[JobStore]:
 
 
 async def new_job(store: JobStore) -> JobSpec:
-    spec = JobSpec.new(
-        owner="o",
-        kind="stream",
-        model="demo",
-        route=[RouteStep(provider="demo", model="demo-1")],
-        request=ChatRequest.model_validate({"messages": [{"role": "user", "content": "x"}]}),
-        deadline_s=30,
-    )
+    spec = demo_spec()
     await store.create(spec)
     return spec
 
@@ -109,14 +101,6 @@ async def test_an_exclusive_create_refuses_an_id_in_use(store: JobStore) -> None
 
 
 async def test_an_exclusive_create_of_a_new_id_stores_the_job(store: JobStore) -> None:
-    spec = JobSpec.new(
-        owner="o",
-        kind="background",
-        model="demo",
-        route=[RouteStep(provider="demo", model="demo-1")],
-        request=ChatRequest.model_validate({"messages": [{"role": "user", "content": "x"}]}),
-        deadline_s=30,
-        job_id="client-chosen-id",
-    )
+    spec = demo_spec(kind="background", job_id="client-chosen-id")
     await store.create(spec, exclusive=True)
     assert await store.status_of("client-chosen-id") == JobStatus.QUEUED

@@ -7,12 +7,11 @@ from typing import Any, cast
 
 from fakeredis import FakeAsyncRedis
 
-from shared.chat import ChatRequest
-from shared.config import RouteStep
-from shared.jobs import JobSpec, JobStatus
+from shared.jobs import JobStatus
 from shared.jobstore import Claim, JobStore
 from shared.keys import RedisKeys
 from shared.settings import Settings
+from tests.unit.specs import demo_spec
 from workers.cancel import CancelRegistry
 from workers.runner import JobRunner
 
@@ -28,14 +27,7 @@ class SlowClaims(JobStore):
 async def test_a_cancel_during_the_claim_ends_the_job_cancelled() -> None:
     redis = FakeAsyncRedis()
     store = SlowClaims(redis, RedisKeys(prefix="t"))
-    spec = JobSpec.new(
-        owner="o",
-        kind="stream",
-        model="demo",
-        route=[RouteStep(provider="demo", model="demo-1")],
-        request=ChatRequest.model_validate({"messages": [{"role": "user", "content": "x"}]}),
-        deadline_s=30,
-    )
+    spec = demo_spec()
     await store.create(spec)
     cancels = CancelRegistry()
     unused = cast(Any, None)  # a cancelled job reaches no provider, limiter or accounting

@@ -103,15 +103,13 @@ class UnitRunner:
         self, job_id: str, item: RequestLine, model: str, route: list[RouteStep]
     ) -> None:
         settings = self.ctx.settings
-        wanted_s = item.chat.timeout_s or settings.job_deadline_s
-        deadline_s = min(wanted_s, settings.max_job_deadline_s)
         spec = JobSpec.new(
             owner=self.batch.spec.owner,
             kind="background",
             model=model,
             route=route,
             request=item.chat,
-            deadline_s=deadline_s,
+            deadline_s=settings.job_deadline_for(item.chat.timeout_s),
             job_id=job_id,
         )
         plan = plan_cache(settings.cache, settings.models[model], spec)
