@@ -1,117 +1,74 @@
 """Starting an admitted completion, for every front end: answered from the response cache,
-joined to the identical job in flight, or run as a new job."""
+joined to the identical job in flight, or run as a new job; or following a job that exists."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-
-from starlette.requests import Request
-
 from gateway.admission import Admission
-from gateway.feed import CachedFeed, EventFeed
+from gateway.feed import CachedFeed
 from gateway.jobs import Gateway
+from gateway.session import CompletionSession, Departure, OnClose
 from shared.cache import CachedAnswer
-from shared.errors import JobNotFound, error_from_event
-from shared.events import Event, EventType
+from shared.events import DoneEvent, Event
 from shared.jobs import Job, JobSpec
 from shared.usage import Usage
 
 
-@dataclass(frozen=True, slots=True)
-class Following:
-    """A completion a client reads as it happens."""
-
-    feed: EventFeed
-    job_id: str
-    answer: Job | None = None  # set when the cache answered: no job was stored
-    coalesced: bool = False  # it joined an identical job another request started
-    cache_entry: str | None = None  # the entry's name, when the request is cacheable
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """X-Cache (HIT or MISS), X-Cache-Key (the entry, for the admin API to drop),
-        X-Cache-Coalesced, and X-Job-Id unless the cache answered (no job was stored)."""
-        if self.answer is not None:
-            headers = {"X-Cache": "HIT"}
-        else:
-            headers = {"X-Cache": "MISS", "X-Job-Id": self.job_id}
-        if self.cache_entry is not None:
-            headers["X-Cache-Key"] = self.cache_entry
-        if self.coalesced:
-            headers["X-Cache-Coalesced"] = "true"
-        return headers
-
-
-async def follow(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> Following:
-    """Start the completion and return its events to read. ``exclusive``: the id was chosen
-    by the client (it may be answered from the cache, but never joins another job)."""
+async def start_session(
+    gateway: Gateway, admission: Admission, *, exclusive: bool = False
+) -> CompletionSession:
+    """Start the completion and return its session. ``exclusive``: the id was chosen by the
+    client (it may be answered from the cache, but never joins another job)."""
     spec, plan, hit = admission.spec, admission.cache, admission.hit
-    if plan is None:
-        return Following(await gateway.start_followed(spec, exclusive=exclusive), spec.id)
-    entry = plan.entry_name
     if hit is not None:
         await _count_hit(gateway, spec, hit)
-        replay = CachedFeed(spec.id, hit.events())
-        return Following(replay, spec.id, answer=hit.job(spec), cache_entry=entry)
-    fields = gateway.cache.job_fields(plan)
-    if exclusive or not gateway.settings.cache.coalesce:
+        return CompletionSession(
+            feed=CachedFeed(spec.id, hit.events()),
+            job_id=spec.id,
+            store=gateway.store,
+            departure=Departure.STAY,
+            headers=_cache_headers(plan.entry_name if plan else None, hit=True),
+            error_headers=admission.headers,
+            answer=hit.job(spec),
+        )
+    entry = plan.entry_name if plan is not None else None
+    fields = gateway.cache.job_fields(plan) if plan is not None else None
+    coalescing = plan is not None and not exclusive and gateway.settings.cache.coalesce
+    if plan is None or not coalescing:
         feed = await gateway.start_followed(spec, exclusive=exclusive, fields=fields)
-        gateway.metrics.count_cache(spec.model, "miss")
-        return Following(feed, spec.id, cache_entry=entry)
-    feed = await gateway.start_followed(
-        spec,
-        fields=fields,
-        inflight_key=gateway.settings.keys.cache_inflight(plan.namespace, plan.digest),
-        may_join=plan.read,
+    else:
+        feed = await gateway.start_followed(
+            spec,
+            fields=fields,
+            inflight_key=gateway.settings.keys.cache_inflight(plan.namespace, plan.digest),
+            may_join=plan.read,
+        )
+    joined = feed.job_id != spec.id
+    if plan is not None:
+        gateway.metrics.count_cache(spec.model, "coalesced" if joined else "miss")
+    session = CompletionSession(
+        feed=feed,
+        job_id=feed.job_id,
+        store=gateway.store,
+        departure=Departure.GIVE_UP,
+        headers=_cache_headers(entry, job_id=feed.job_id, coalesced=joined),
+        error_headers=admission.headers,
     )
-    if feed.job_id == spec.id:
-        gateway.metrics.count_cache(spec.model, "miss")
-        return Following(feed, spec.id, cache_entry=entry)
-    if admission.charged:  # the job it joined is counted against its own key
-        await gateway.limiter.give_back(
-            spec.owner, spec.id, tokens=spec.tokens_estimate, per_minute=spec.tokens_per_minute
-        )
-    gateway.metrics.count_cache(spec.model, "coalesced")
-
-    async def count_saved(last: Event | None) -> None:
-        done = last is not None and last.type == EventType.DONE
-        await gateway.accounting.record_saved(
-            owner=spec.owner,
-            model=spec.model,
-            usage=Usage.model_validate(last.data["usage"]) if done and last else Usage(),
-            cost=last.data.get("cost") if done and last else None,
-            coalesced=True,
-        )
-
-    joined = SavingsFeed(feed, on_close=count_saved)
-    return Following(joined, feed.job_id, coalesced=True, cache_entry=entry)
+    if joined:
+        if admission.charged:  # the job it joined is counted against its own key
+            await gateway.limiter.give_back(
+                spec.owner, spec.id, tokens=spec.tokens_estimate, per_minute=spec.tokens_per_minute
+            )
+        session.on_close = _savings_counter(gateway, spec)
+    return session
 
 
-class SavingsFeed:
-    """The feed of a job this request joined: once read, what the request saved (the job's
-    usage and cost if it succeeded, nothing else) is counted once, when the feed closes."""
-
-    def __init__(
-        self, feed: EventFeed, on_close: Callable[[Event | None], Awaitable[None]]
-    ) -> None:
-        self._feed = feed
-        self._on_close: Callable[[Event | None], Awaitable[None]] | None = on_close
-        self._last: Event | None = None
-        self.job_id = feed.job_id
-
-    async def batches(self) -> AsyncIterator[list[Event]]:
-        async for batch in self._feed.batches():
-            if batch and batch[-1].terminal:
-                self._last = batch[-1]
-            yield batch
-
-    async def close(self) -> None:
-        await self._feed.close()
-        on_close, self._on_close = self._on_close, None
-        if on_close is not None:
-            await on_close(self._last)
+async def follow_session(gateway: Gateway, job: Job, *, after_seq: int = 0) -> CompletionSession:
+    """Read a job that already exists, from after ``after_seq``; leaving cancels nothing."""
+    feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
+    await feed.open()
+    return CompletionSession(
+        feed=feed, job_id=job.id, store=gateway.store, departure=Departure.STAY
+    )
 
 
 async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = False) -> None:
@@ -121,7 +78,10 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     if hit is not None:
         await _count_hit(gateway, spec, hit)
         await gateway.store.create(
-            spec, exclusive=exclusive, fields=hit.job_fields(), finished_with=hit.events()
+            spec,
+            exclusive=exclusive,
+            fields=hit.job_fields().as_hash(),
+            finished_with=hit.events(),
         )
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None
@@ -130,47 +90,36 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
         gateway.metrics.count_cache(spec.model, "miss")
 
 
-async def outcome(gateway: Gateway, following: Following) -> Job:
-    """The job once its feed has ended (with no owner check: this request started or joined
-    it, the cache scope saw to who may)."""
-    if following.answer is not None:
-        return following.answer
-    job = await gateway.store.load(following.job_id)
-    if job is None:
-        raise JobNotFound(f"job {following.job_id} has expired")
-    return job
+def _cache_headers(
+    entry: str | None, *, hit: bool = False, job_id: str | None = None, coalesced: bool = False
+) -> dict[str, str]:
+    """X-Cache (HIT or MISS), X-Cache-Key (the entry, for the admin API to drop),
+    X-Cache-Coalesced, and X-Job-Id unless the cache answered (no job was stored)."""
+    headers = {"X-Cache": "HIT" if hit else "MISS"}
+    if job_id is not None:
+        headers["X-Job-Id"] = job_id
+    if entry is not None:
+        headers["X-Cache-Key"] = entry
+    if coalesced:
+        headers["X-Cache-Coalesced"] = "true"
+    return headers
 
 
-async def wait_for_answer(
-    gateway: Gateway, admission: Admission, following: Following, request: Request
-) -> Job | None:
-    """The finished job, or None when the client went away first (the job is then left).
-    A job that failed raises its error, with the admission's headers (rate limits)."""
-    waiting = asyncio.create_task(gateway.wait_for_end(following.feed))
-    leaving = asyncio.create_task(until_disconnected(request))
-    done, _ = await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
-    if waiting not in done:  # nobody will read the answer
-        waiting.cancel()
-        await leave(gateway, following)
-        return None
-    leaving.cancel()
-    last = waiting.result()
-    if last.type == EventType.ERROR:
-        error = error_from_event(last.data)
-        error.headers = {**admission.headers, **error.headers}
-        raise error
-    return await outcome(gateway, following)
+def _savings_counter(gateway: Gateway, spec: JobSpec) -> OnClose:
+    """What a request that joined another's job saved: that job's usage and cost if it
+    succeeded, nothing else; counted once, when the session closes."""
 
+    async def count_saved(last: Event | None) -> None:
+        done = last.body if last is not None and isinstance(last.body, DoneEvent) else None
+        await gateway.accounting.record_saved(
+            owner=spec.owner,
+            model=spec.model,
+            usage=done.usage if done else Usage(),
+            cost=done.cost if done else None,
+            coalesced=True,
+        )
 
-async def until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def leave(gateway: Gateway, following: Following) -> None:
-    """The client went away before the end: the job is cancelled unless others read it."""
-    if following.answer is None:
-        await gateway.leave(following.job_id)
+    return count_saved
 
 
 async def _count_hit(gateway: Gateway, spec: JobSpec, hit: CachedAnswer) -> None:

@@ -11,13 +11,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from enum import Enum
 from typing import Protocol
 
 from gateway.hub import EventHub, EventQueue
-from shared.errors import EventsExpired, JobNotFound
-from shared.events import Event, EventType
+from shared.errors import DeadlineExceeded, EventsExpired, JobNotFound
+from shared.events import ErrorEvent, Event
 from shared.jobs import JobStatus
-from shared.jobstore import JobStore
+from shared.jobstore import JobFields, JobStore
 
 # A job whose worker vanished is ended by its readers this long after its deadline.
 DEADLINE_GRACE_S = 5.0
@@ -31,6 +32,14 @@ class EventFeed(Protocol):
     def batches(self) -> AsyncIterator[list[Event]]: ...
 
     async def close(self) -> None: ...
+
+
+class StreamState(Enum):
+    """What the job's stream holds after a read of it came back empty."""
+
+    ENDED = "ended"  # the reader holds the job's last event
+    MORE = "more"  # events arrived meanwhile: read again
+    RUNNING = "running"  # nothing new yet
 
 
 class CachedFeed:
@@ -101,9 +110,9 @@ class JobFeed:
                 candidates = [item for item in items if item is not None]
             if not candidates:
                 state = await self._state_after_empty_read()
-                if state == "ended":
+                if state is StreamState.ENDED:
                     return
-                resync = state == "more"
+                resync = state is StreamState.MORE
                 continue
             batch, gap = self._new_in_order(candidates)
             resync = resync or gap
@@ -123,18 +132,16 @@ class JobFeed:
             self.last_seq = event.seq
         return batch, False
 
-    async def _state_after_empty_read(self) -> str:
-        """After the stream had nothing new: "ended" (we hold its last event), "more" (events
-        arrived meanwhile) or "running"."""
+    async def _state_after_empty_read(self) -> StreamState:
         progress = await self.store.progress(self.job_id)
         if progress is None:
             raise JobNotFound(f"job {self.job_id} has expired")
         status, seq = progress
         if seq > self.last_seq:
             if await self.store.events_after(self.job_id, self.last_seq):
-                return "more"
+                return StreamState.MORE
             raise EventsExpired(f"the events of job {self.job_id} are no longer kept")
-        return "ended" if status.finished else "running"
+        return StreamState.ENDED if status.finished else StreamState.RUNNING
 
     async def _check_quiet_job(self) -> None:
         """On a quiet spell: a job gone is an error, and one past its deadline is ended."""
@@ -143,16 +150,12 @@ class JobFeed:
             raise JobNotFound(f"job {self.job_id} has expired")
         if progress[0].finished or time.time() < self.deadline_at + DEADLINE_GRACE_S:
             return
+        expired = DeadlineExceeded("no worker finished the job before its deadline")
         await self.store.append(
             self.job_id,
-            EventType.ERROR,
-            {
-                "code": "deadline_exceeded",
-                "message": "no worker finished the job before its deadline",
-                "retryable": True,
-            },
+            ErrorEvent.of(expired),
             ends_as=JobStatus.FAILED,
-            job_fields={"finished_at": time.time()},
+            fields=JobFields(finished_at=time.time()),
         )
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
 from shared.errors import ServiceUnavailable
-from shared.events import Event
+from shared.events import Event, decode_event
 from shared.keys import RedisKeys
 
 log = logging.getLogger(__name__)
@@ -44,8 +43,7 @@ class EventHub:
         self._confirmed: dict[bytes, asyncio.Future[None]] = {}
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
-        # The connection is always subscribed to this channel, so the reader can block on it.
-        self._idle_channel = f"{keys.prefix}:hub".encode()
+        self._idle_channel = keys.hub_idle_channel.encode()
 
     async def start(self) -> None:
         try:
@@ -89,10 +87,7 @@ class EventHub:
         self._confirmed[channel] = asyncio.get_running_loop().create_future()
         if self._pubsub is None:
             raise ServiceUnavailable("the gateway has lost Redis; try again shortly")
-        try:
-            await self._pubsub.subscribe(channel)
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable("the gateway cannot reach Redis") from exc
+        await self._pubsub.subscribe(channel)
 
     async def _wait_confirmed(self, channel: bytes) -> None:
         try:
@@ -132,7 +127,7 @@ class EventHub:
         if kind == "message":
             readers = self._readers.get(channel)
             if readers:
-                event = Event.parse(message["data"])
+                event = decode_event(message["data"])
                 for queue in readers:
                     queue.put_nowait(event)
         elif kind == "subscribe":

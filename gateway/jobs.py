@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 from celery import Celery
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from gateway.feed import EventFeed, JobFeed
+from gateway.feed import JobFeed
 from gateway.hub import EventHub
 from gateway.metrics import GatewayMetrics
 from shared.accounting import Accounting
@@ -19,9 +18,9 @@ from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
 from shared.chat import ChatRequest
 from shared.errors import JobNotFound, ServiceUnavailable
-from shared.events import Event, EventType
+from shared.events import ErrorEvent
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
-from shared.jobstore import JobStore
+from shared.jobstore import CancelOutcome, JobStore
 from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher
@@ -100,8 +99,8 @@ class Gateway:
         )
         if isinstance(opened, BaseException):
             await feed.close()
-            if not isinstance(queued, BaseException):
-                await self.leave(queued[0] if queued else spec.id)  # nobody would read it
+            if not isinstance(queued, BaseException):  # nobody would read it
+                await self.store.request_cancel(queued[0] if queued else spec.id, leaving=True)
             raise opened
         if isinstance(queued, BaseException):
             await feed.close()
@@ -135,17 +134,14 @@ class Gateway:
         instead when ``may_join`` and it still runs (returns its id and deadline)."""
         queue = self.settings.interactive_queue
         entry = self.publisher.same_redis_entry(spec.id, queue)
-        try:
-            if inflight_key is None:
-                await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
-            else:
-                joined = await self.store.create_or_join(
-                    spec, inflight_key=inflight_key, may_join=may_join, enqueue=entry, fields=fields
-                )
-                if joined is not None:
-                    return joined
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable("Redis is not reachable; try again shortly") from exc
+        if inflight_key is None:
+            await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
+        else:
+            joined = await self.store.create_or_join(
+                spec, inflight_key=inflight_key, may_join=may_join, enqueue=entry, fields=fields
+            )
+            if joined is not None:
+                return joined
         if entry is not None:
             return None
         try:
@@ -154,24 +150,10 @@ class Gateway:
             log.exception("enqueue failed for job %s", spec.id)
             error = ServiceUnavailable("the job queue is not reachable; try again shortly")
             await self.store.append(
-                spec.id,
-                EventType.ERROR,
-                error.to_dict(),
-                ends_as=JobStatus.FAILED,
-                only_if=JobStatus.QUEUED,
+                spec.id, ErrorEvent.of(error), ends_as=JobStatus.FAILED, only_if=JobStatus.QUEUED
             )
             raise error from exc
         return None
-
-    async def wait_for_end(self, feed: EventFeed) -> Event:
-        """Follow the job to its last event and return that event."""
-        try:
-            async for batch in feed.batches():
-                if batch and batch[-1].terminal:
-                    return batch[-1]
-        finally:
-            await feed.close()
-        raise AssertionError("a job feed ends only after a terminal event")
 
     async def load(self, job_id: str, *, owner: str) -> Job:
         """The job, if it exists and belongs to ``owner``; otherwise JobNotFound."""
@@ -180,9 +162,5 @@ class Gateway:
             raise JobNotFound(f"no job {job_id}")
         return job
 
-    async def cancel(self, job_id: str) -> JobStatus | None:
-        return await self.store.request_cancel(job_id)
-
-    async def leave(self, job_id: str) -> None:
-        """A reader of a stream job went away: cancel the job unless others still read it."""
-        await self.store.request_cancel(job_id, leaving=True)
+    async def cancel(self, job_id: str) -> CancelOutcome:
+        return CancelOutcome.after(await self.store.request_cancel(job_id))

@@ -1,25 +1,18 @@
-"""Server-Sent Events framing of job events: ``id:`` = seq, ``event:`` = type, ``data:`` = JSON.
+"""The gateway's own Server-Sent Events: ``id:`` = seq, ``event:`` = type, ``data:`` = JSON.
 
-Starlette's StreamingResponse already races the body against ``http.disconnect`` and cancels it
-when the client leaves; this module adds the framing, keep-alives and the end-of-stream rule.
+A mapping of the completion session's reads to frames, and the response that carries them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator
 
-import anyio
 import orjson
-from redis.exceptions import RedisError
 from starlette.responses import StreamingResponse
 
-from gateway.feed import EventFeed
-from shared.errors import GatewayError, ServiceUnavailable
+from gateway.session import CompletionSession, Events, Interrupted, Read, rendered
+from shared.errors import GatewayError
 from shared.events import Event
-
-log = logging.getLogger(__name__)
 
 # A comment line alone: it keeps proxies and clients from timing out, and ends no event block.
 # With a blank line after it, httpx-sse (which keeps the last event id) would hand its users an
@@ -37,36 +30,17 @@ def sse_error_frame(error: GatewayError) -> bytes:
     return b"event: error\ndata: %s\n\n" % orjson.dumps(error.to_dict())
 
 
-async def sse_body(
-    feed: EventFeed,
-    *,
-    on_abandoned: Callable[[], Awaitable[object]] | None = None,
-) -> AsyncIterator[bytes]:
-    """The feed as SSE bytes; closes the feed, and calls ``on_abandoned`` if the client left
-    before the job's last event."""
-    finished = False
-    try:
-        async for batch in feed.batches():
-            if not batch:
-                yield KEEPALIVE
-                continue
-            yield b"".join(map(sse_frame, batch))
-            finished = batch[-1].terminal
-    except GatewayError as exc:
-        finished = True
-        yield sse_error_frame(exc)
-    except (RedisError, OSError):
-        log.warning("stream of job %s lost Redis", feed.job_id, exc_info=True)
-        yield sse_error_frame(
-            ServiceUnavailable("the gateway lost Redis; resume with Last-Event-ID")
-        )
-    finally:
-        with anyio.CancelScope(shield=True):
-            await feed.close()
-            if not finished and on_abandoned is not None:
-                # Redis may be what ended the stream; the job then ends at its deadline.
-                with suppress(RedisError, OSError):
-                    await on_abandoned()
+def sse_frames(read: Read) -> list[bytes]:
+    """One read as frames; a batch of events goes out as one write."""
+    if isinstance(read, Events):
+        return [b"".join(map(sse_frame, read.events))]
+    if isinstance(read, Interrupted):
+        return [sse_error_frame(read.error)]
+    return [KEEPALIVE]
+
+
+def sse_body(session: CompletionSession) -> AsyncIterator[bytes]:
+    return rendered(session, sse_frames)
 
 
 def event_stream_response(

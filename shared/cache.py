@@ -11,15 +11,17 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
 from shared.chat import CacheControl
 from shared.config import CacheConfig, ModelConfig
-from shared.events import Event, EventType
+from shared.events import DeltaEvent, DoneEvent, Event, EventBody, StartEvent, UsageEvent, numbered
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
+from shared.jobstore import JobFields
 from shared.keys import RedisKeys
 from shared.usage import Usage
 
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 # provider and models); everything else, including fields added later, is hashed.
 NOT_SHAPING = {"cache", "timeout_s", "user", "model", "provider", "models"}
 # Events a hit replays; fallbacks describe a past run, not the answer.
-REPLAYED = {EventType.START, EventType.DELTA, EventType.USAGE, EventType.DONE}
+REPLAYED = (StartEvent, DeltaEvent, UsageEvent, DoneEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +87,10 @@ def request_digest(spec: JobSpec) -> str:
     return hashlib.sha256(orjson.dumps(shaping, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class CachedAnswer:
-    """One entry as read back."""
+class CachedAnswer(BaseModel):
+    """One entry as read back (written by ``append_event.lua``'s store_answer)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     stored_at: float
     provider: str
@@ -95,52 +98,43 @@ class CachedAnswer:
     result: JobResult
     usage: Usage
     cost: float | None
-    stored_events: list[dict[str, Any]]
-
-    @classmethod
-    def parse(cls, raw: bytes) -> CachedAnswer:
-        data = orjson.loads(raw)
-        return cls(
-            stored_at=float(data["stored_at"]),
-            provider=data["provider"],
-            provider_model=data["provider_model"],
-            result=JobResult.model_validate(data["result"]),
-            usage=Usage.model_validate(data["usage"]),
-            cost=data["cost"],
-            stored_events=data["events"],
-        )
+    stored_events: list[EventBody] = Field(alias="events")
 
     @property
     def age_s(self) -> float:
         return max(0.0, time.time() - self.stored_at)
 
+    def replayed(self) -> list[EventBody]:
+        """The answer's events, marked as a hit that cost nothing (unnumbered)."""
+        bodies: list[EventBody] = []
+        for body in self.stored_events:
+            if isinstance(body, StartEvent):
+                body = body.model_copy(update={"cache": "HIT"})
+            elif isinstance(body, DoneEvent):
+                body = body.model_copy(update={"cache": "HIT", "cost": 0.0})
+            elif not isinstance(body, REPLAYED):
+                continue
+            bodies.append(body)
+        return bodies
+
     def events(self) -> list[Event]:
         """The answer's events, numbered from 1, marked as a hit that cost nothing."""
-        replayed = [dict(e) for e in self.stored_events if e["type"] in REPLAYED]
-        events = []
-        for seq, data in enumerate(replayed, start=1):
-            data["seq"] = seq
-            if data["type"] in (EventType.START, EventType.DONE):
-                data["cache"] = "HIT"
-            if data["type"] == EventType.DONE:
-                data["cost"] = 0.0
-            events.append(Event(seq=seq, type=data["type"], data=data, raw=orjson.dumps(data)))
-        return events
+        return [numbered(body, seq) for seq, body in enumerate(self.replayed(), start=1)]
 
-    def job_fields(self) -> dict[str, str | float]:
+    def job_fields(self) -> JobFields:
         """The hash fields of a job that ended now with this answer (see JobStore.create)."""
         now = time.time()
-        return {
-            "provider": self.provider,
-            "provider_model": self.provider_model,
-            "result": self.result.model_dump_json(),
-            "usage": self.usage.model_dump_json(),
-            "cost": 0.0,
-            "cache": "HIT",
-            "started_at": now,
-            "first_token_at": now,
-            "finished_at": now,
-        }
+        return JobFields(
+            provider=self.provider,
+            provider_model=self.provider_model,
+            result=self.result,
+            usage=self.usage,
+            cost=0.0,
+            cache="HIT",
+            started_at=now,
+            first_token_at=now,
+            finished_at=now,
+        )
 
     def job(self, spec: JobSpec) -> Job:
         """The answer as the job ``spec`` would have ended, without running it."""
@@ -159,7 +153,7 @@ class CachedAnswer:
             timings=Timings(queued_at=now, started_at=now, first_token_at=now, finished_at=now),
             deadline_at=spec.deadline_at,
             result=self.result,
-            last_seq=sum(e["type"] in REPLAYED for e in self.stored_events),
+            last_seq=len(self.replayed()),
             cache="HIT",
         )
 
@@ -179,8 +173,8 @@ class ResponseCache:
         if raw is None:
             return None
         try:
-            answer = CachedAnswer.parse(cast("bytes", raw))
-        except (ValueError, KeyError, TypeError):  # not an entry this release can read
+            answer = CachedAnswer.model_validate_json(cast("bytes", raw))
+        except ValidationError:  # not an entry this release can read
             log.warning("unreadable cache entry %s; treated as a miss", plan.entry_name)
             return None
         if plan.max_age_s is not None and answer.age_s > plan.max_age_s:

@@ -283,12 +283,11 @@ class BatchFinished(Conflict):
     code = "batch_finished"
 
 
-def error_from_event(body: dict[str, Any]) -> GatewayError:
-    """Rebuild the error an ``error`` event describes, to answer a waiting request with it."""
-    code = str(body.get("code", GatewayError.code))
+def error_for_code(code: str, message: str, *, details: Any = None) -> GatewayError:
+    """The error whose stable ``code`` this is (a GatewayError for a code this release does not
+    know), to answer a waiting request with an error a job ended with."""
     cls = next((c for c in _all_error_classes() if c.code == code), GatewayError)
-    details = {k: v for k, v in body.items() if k not in ("code", "message", "retryable")}
-    return cls(str(body.get("message", "the job failed")), details=details or None)
+    return cls(message, details=details)
 
 
 def _all_error_classes() -> list[type[GatewayError]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.events import CacheStatus, ErrorEvent
 from shared.usage import Usage
 
 
@@ -107,7 +108,7 @@ class Job(BaseModel):
     timings: Timings
     deadline_at: float
     result: JobResult | None = None
-    error: dict[str, Any] | None = None
+    error: ErrorEvent | None = None
     last_seq: int = 0
     # HIT: answered from the response cache; MISS: computed, and cacheable; None: not cacheable.
-    cache: Literal["HIT", "MISS"] | None = None
+    cache: CacheStatus | None = None

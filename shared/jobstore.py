@@ -9,28 +9,92 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, cast
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from shared.errors import Conflict
-from shared.events import Event, EventType, encode_body
+from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_body
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.lua import lua_source
 from shared.usage import Usage
 
 
+class ClaimState(StrEnum):
+    """How a worker's attempt to take a job came out."""
+
+    MISSING = "missing"  # expired, or never stored
+    FINISHED = "finished"  # it has ended: a duplicate delivery
+    BUSY = "busy"  # another live worker holds its lease
+    CLAIMED = "claimed"  # queued, now this worker's
+    RESUMED = "resumed"  # its worker died (the lease lapsed); now this worker's
+
+    @property
+    def runs(self) -> bool:
+        return self in (ClaimState.CLAIMED, ClaimState.RESUMED)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What a worker learns when it tries to take a job."""
 
-    state: str  # missing | finished | busy | claimed | resumed
+    state: ClaimState
     spec: JobSpec | None = None
     cancel_requested: bool = False
     tokens_delivered: bool = False
+
+
+class CancelOutcome(StrEnum):
+    """What asking to cancel a job did."""
+
+    CANCELLED = "cancelled"  # it had not started: it is cancelled now
+    CANCELLING = "cancelling"  # it runs: its worker stops it and ends it as cancelled
+    ENDED = "ended"  # it had already ended, or expired
+
+    @classmethod
+    def after(cls, status: JobStatus | None) -> CancelOutcome:
+        """The outcome of a cancel request sent to a job that was in ``status``."""
+        if status is JobStatus.QUEUED:
+            return cls.CANCELLED
+        if status is JobStatus.RUNNING:
+            return cls.CANCELLING
+        return cls.ENDED
+
+
+@dataclass(frozen=True, slots=True)
+class JobFields:
+    """Fields of the job's hash set in the same atomic step as one of its events."""
+
+    provider: str | None = None
+    provider_model: str | None = None
+    started_at: float | None = None
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    result: JobResult | None = None
+    usage: Usage | None = None
+    cost: float | None = None
+    error: ErrorEvent | None = None
+    cache: str | None = None
+
+    def as_hash(self) -> dict[str, str | float]:
+        """The fields that are set, as the job hash stores them."""
+        stored: dict[str, str | float] = {}
+        for name in ("provider", "provider_model", "cache"):
+            text = getattr(self, name)
+            if text is not None:
+                stored[name] = text
+        for name in ("started_at", "first_token_at", "finished_at", "cost"):
+            number = getattr(self, name)
+            if number is not None:
+                stored[name] = number
+        for name in ("result", "usage", "error"):
+            record = getattr(self, name)
+            if record is not None:
+                stored[name] = record.model_dump_json()
+        return stored
 
 
 class JobStore:
@@ -140,18 +204,17 @@ class JobStore:
     async def append(
         self,
         job_id: str,
-        event_type: EventType,
-        fields: dict[str, Any],
+        body: EventBody,
         *,
         ends_as: JobStatus | None = None,
         only_if: JobStatus | None = None,
-        job_fields: dict[str, str | float | int] | None = None,
+        fields: JobFields | None = None,
     ) -> int:
         """Append an event; ``ends_as`` makes it the job's last. Returns its seq, 0 when the job
         has already ended (or is not in ``only_if``), -1 when the job is unknown."""
         args: list[Any] = [
             self.keys.job_channel(job_id),
-            encode_body(event_type, fields),
+            encode_body(body),
             ends_as.value if ends_as else "",
             only_if.value if only_if else "",
             self.events_max_len,
@@ -160,8 +223,9 @@ class JobStore:
             self.keys.running_jobs_prefix,
             job_id,
         ]
-        for name, value in (job_fields or {}).items():
-            args += (name, value)
+        if fields is not None:
+            for name, value in fields.as_hash().items():
+                args += (name, value)
         seq = await self._append(
             keys=[self.keys.job(job_id), self.keys.job_events(job_id)], args=args
         )
@@ -173,8 +237,8 @@ class JobStore:
             keys=[self.keys.job(job_id), self.keys.job_lease(job_id)],
             args=[worker_id, self.keys.lease_ttl_s * 1000, time.time()],
         )
-        state = reply[0].decode()
-        if state not in ("claimed", "resumed"):
+        state = ClaimState(reply[0].decode())
+        if not state.runs:
             return Claim(state)
         return Claim(
             state,
@@ -219,11 +283,10 @@ class JobStore:
             # the flag at claim time, ends the job instead.
             await self.append(
                 job_id,
-                EventType.ERROR,
-                {"code": "cancelled", "message": "cancelled before it started", "retryable": False},
+                ErrorEvent(code="cancelled", message="cancelled before it started"),
                 ends_as=JobStatus.CANCELLED,
                 only_if=JobStatus.QUEUED,
-                job_fields={"finished_at": time.time()},
+                fields=JobFields(finished_at=time.time()),
             )
         return status
 
@@ -244,7 +307,7 @@ class JobStore:
             "list[tuple[bytes, dict[bytes, bytes]]]",
             await self.redis.xrange(self.keys.job_events(job_id), min=f"0-{seq + 1}"),
         )
-        return [Event.parse(fields[b"e"]) for _, fields in entries]
+        return [decode_event(fields[b"e"]) for _, fields in entries]
 
     async def load(self, job_id: str) -> Job | None:
         """The job as clients see it, or None when it does not exist (or has expired)."""
@@ -284,12 +347,9 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         value = fields.get(name)
         return float(value) if value else None
 
-    def parsed(name: bytes) -> Any:
-        value = fields.get(name)
-        return orjson.loads(value) if value else None
-
-    usage = parsed(b"usage")
-    result = parsed(b"result")
+    usage = fields.get(b"usage")
+    result = fields.get(b"result")
+    error = fields.get(b"error")
     return Job(
         id=spec.id,
         owner=spec.owner,
@@ -299,7 +359,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         provider=fields[b"provider"].decode() if b"provider" in fields else None,
         provider_model=fields[b"provider_model"].decode() if b"provider_model" in fields else None,
         request=spec.request,
-        usage=Usage.model_validate(usage) if usage else None,
+        usage=Usage.model_validate_json(usage) if usage else None,
         cost=number(b"cost"),
         timings=Timings(
             queued_at=spec.created_at,
@@ -308,8 +368,8 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
             finished_at=number(b"finished_at"),
         ),
         deadline_at=spec.deadline_at,
-        result=JobResult.model_validate(result) if result else None,
-        error=parsed(b"error"),
+        result=JobResult.model_validate_json(result) if result else None,
+        error=ErrorEvent.model_validate_json(error) if error else None,
         last_seq=int(fields.get(b"seq", b"0")),
         cache=fields[b"cache"].decode() if b"cache" in fields else None,
     )

@@ -57,8 +57,25 @@ class RedisKeys:
     def circuit(self, provider: str, model: str) -> tuple[str, str]:
         """Hash (state, since) and sorted set (failure times) of one circuit breaker. TTL: a
         few windows, refreshed on every state change and failure."""
-        base = f"{self.prefix}:circuit:{{{provider}|{model}}}"
+        base = f"{self.prefix}:circuit:{{{self.circuit_name(provider, model)}}}"
         return base, f"{base}:failures"
+
+    @staticmethod
+    def circuit_name(provider: str, model: str) -> str:
+        """``provider|model``: how a circuit is named in its keys and on the circuit channel."""
+        return f"{provider}|{model}"
+
+    @property
+    def circuit_pattern(self) -> str:
+        """SCAN pattern matching every circuit's keys."""
+        return f"{self.prefix}:circuit:*"
+
+    def circuit_name_of(self, key: str) -> str | None:
+        """The circuit a state hash belongs to; None for any other key (a failures set)."""
+        head = f"{self.prefix}:circuit:{{"
+        if key.startswith(head) and key.endswith("}"):
+            return key[len(head) : -1]
+        return None
 
     def provider_stats(self, provider: str, minute: int) -> str:
         """Hash of one provider's counters in one minute (requests, failures, ttft_ms_sum,
@@ -120,6 +137,12 @@ class RedisKeys:
     def circuit_channel(self) -> str:
         """Pub/sub channel announcing circuit state changes as ``provider|model=state``."""
         return f"{self.prefix}:circuits"
+
+    @property
+    def hub_idle_channel(self) -> str:
+        """Pub/sub channel nobody publishes on: a gateway's event hub stays subscribed to it, so
+        its connection can block reading even while no job is followed."""
+        return f"{self.prefix}:hub"
 
     @property
     def cancel_channel(self) -> str:

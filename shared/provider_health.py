@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from enum import StrEnum
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -13,8 +14,31 @@ from shared.config import CircuitConfig
 from shared.keys import RedisKeys
 from shared.lua import lua_source
 
-Permission = Literal["closed", "probe", "open"]
 STATS_WINDOW_MINUTES = 5
+
+
+class CircuitState(StrEnum):
+    """A circuit breaker's state, as ``circuit.lua`` keeps it."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"  # one probe request is out
+
+
+class CircuitOp(StrEnum):
+    """What ``circuit.lua`` is asked to do."""
+
+    ALLOW = "allow"
+    FAILURE = "failure"
+    SUCCESS = "success"
+
+
+class Permission(StrEnum):
+    """Whether a (provider, model) may be tried now."""
+
+    CLOSED = "closed"  # go ahead
+    PROBE = "probe"  # go ahead, as the one trial after a pause
+    OPEN = "open"  # skip it
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +75,7 @@ class ProviderHealth:
         self.redis = redis
         self.keys = keys
         self.circuit = circuit
-        self._not_closed: dict[str, str] | None = None
+        self._not_closed: dict[str, CircuitState] | None = None
         self._pending: dict[tuple[str, int], dict[str, float]] = {}
         self._script = redis.register_script(lua_source("circuit.lua"))
 
@@ -60,33 +84,34 @@ class ProviderHealth:
 
     async def permission(self, provider: str, model: str) -> Permission:
         """closed: go ahead; probe: go ahead, as the one trial after a pause; open: skip it."""
-        if self._not_closed is not None and _name(provider, model) not in self._not_closed:
-            return "closed"
-        return cast(Permission, (await self._circuit("allow", provider, model)).decode())
+        name = self.keys.circuit_name(provider, model)
+        if self._not_closed is not None and name not in self._not_closed:
+            return Permission.CLOSED
+        return Permission(await self._circuit(CircuitOp.ALLOW, provider, model))
 
     def note_change(self, message: bytes) -> None:
         """Apply a ``provider|model=state`` message from the circuit channel."""
         name, _, state = message.decode().rpartition("=")
-        self._note(name, state)
+        self._note(name, CircuitState(state))
 
     async def sync_view(self) -> None:
         """Start keeping the local view: call once subscribed to the circuit channel, so no
         change falls between the scan and the messages."""
         self._not_closed = {}
-        async for key in self.redis.scan_iter(match=f"{self.keys.prefix}:circuit:*", count=500):
-            if key.endswith(b"}"):  # the state hash, not its failures set
+        async for key in self.redis.scan_iter(match=self.keys.circuit_pattern, count=500):
+            name = self.keys.circuit_name_of(key.decode())
+            if name is not None:  # the state hash, not its failures set
                 state = cast("bytes | None", await self.redis.hget(key, "state"))
-                name = key[key.index(b"{") + 1 : -1].decode()
-                self._note(name, state.decode() if state else "closed")
+                self._note(name, CircuitState(state.decode()) if state else CircuitState.CLOSED)
 
     def forget_view(self) -> None:
         """The change messages may be missed from now on: ask Redis every time."""
         self._not_closed = None
 
-    def _note(self, name: str, state: str) -> None:
+    def _note(self, name: str, state: CircuitState) -> None:
         if self._not_closed is None:
             return
-        if state == "closed":
+        if state is CircuitState.CLOSED:
             self._not_closed.pop(name, None)
         else:
             self._not_closed[name] = state
@@ -96,8 +121,9 @@ class ProviderHealth:
     ) -> None:
         """Report an attempt's outcome to the circuit at once (a success on a circuit known to
         be closed changes nothing); the counters go out with the next ``flush_stats``."""
-        if not ok or self._not_closed is None or _name(provider, model) in self._not_closed:
-            await self._circuit("success" if ok else "failure", provider, model)
+        name = self.keys.circuit_name(provider, model)
+        if not ok or self._not_closed is None or name in self._not_closed:
+            await self._circuit(CircuitOp.SUCCESS if ok else CircuitOp.FAILURE, provider, model)
         counters = self._pending.setdefault((provider, int(time.time() // 60)), {})
         counters["requests"] = counters.get("requests", 0) + 1
         if not ok:
@@ -119,13 +145,13 @@ class ProviderHealth:
                 pipe.expire(key, self.keys.provider_stats_ttl_s)
             await pipe.execute()
 
-    async def states(self, pairs: list[tuple[str, str]]) -> list[str]:
-        """The circuit state of each (provider, model): closed, open or half_open."""
+    async def states(self, pairs: list[tuple[str, str]]) -> list[CircuitState]:
+        """The circuit state of each (provider, model)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for provider, model in pairs:
                 pipe.hget(self.keys.circuit(provider, model)[0], "state")
             replies = await pipe.execute()
-        return [reply.decode() if reply else "closed" for reply in replies]
+        return [CircuitState(reply.decode()) if reply else CircuitState.CLOSED for reply in replies]
 
     async def recent(self, provider: str) -> RecentStats:
         minute = int(time.time() // 60)
@@ -144,9 +170,9 @@ class ProviderHealth:
             avg_ttft_ms=round(total(b"ttft_ms_sum") / ttft_count, 2) if ttft_count else None,
         )
 
-    async def _circuit(self, op: str, provider: str, model: str) -> bytes:
+    async def _circuit(self, op: CircuitOp, provider: str, model: str) -> str:
         c = self.circuit
-        name = _name(provider, model)
+        name = self.keys.circuit_name(provider, model)
         reply = cast(
             bytes,
             await self._script(
@@ -162,10 +188,10 @@ class ProviderHealth:
                 ],
             ),
         )
-        state = reply.decode()
-        self._note(name, state if op != "allow" else ("closed" if state == "closed" else "open"))
-        return reply
-
-
-def _name(provider: str, model: str) -> str:
-    return f"{provider}|{model}"
+        answer = reply.decode()
+        if op is CircuitOp.ALLOW:  # a permission: only "closed" says the circuit is closed
+            closed = answer == Permission.CLOSED
+            self._note(name, CircuitState.CLOSED if closed else CircuitState.OPEN)
+        else:
+            self._note(name, CircuitState(answer))
+        return answer

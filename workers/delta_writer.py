@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-AppendDelta = Callable[[dict[str, str], bool], Awaitable[None]]
+from shared.events import Delivered, DeltaEvent
+
+# Stores one delta event; True for the job's first.
+AppendDelta = Callable[[DeltaEvent, bool], Awaitable[None]]
 
 
 class DeltaWriter:
@@ -65,33 +68,29 @@ class DeltaWriter:
         self._task.cancel()
         await asyncio.wait([self._task])
 
-    def delivered(self) -> dict[str, int]:
-        return {
-            "deltas": self.deltas,
-            "content_chars": self.content_chars,
-            "reasoning_chars": self.reasoning_chars,
-        }
+    def delivered(self) -> Delivered:
+        return Delivered(
+            deltas=self.deltas,
+            content_chars=self.content_chars,
+            reasoning_chars=self.reasoning_chars,
+        )
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while (self._content or self._reasoning) and not self._aborted:
-                fields = self._take()
-                await self._append(fields, self.deltas == 0)
+                delta = self._take()
+                await self._append(delta, self.deltas == 0)
                 self.deltas += 1
-                self.content_chars += len(fields.get("content", ""))
-                self.reasoning_chars += len(fields.get("reasoning", ""))
+                self.content_chars += len(delta.content)
+                self.reasoning_chars += len(delta.reasoning)
             self._stored.set()
             if self._closing or self._aborted:
                 return
 
-    def _take(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        if self._content:
-            fields["content"] = "".join(self._content)
-            self._content.clear()
-        if self._reasoning:
-            fields["reasoning"] = "".join(self._reasoning)
-            self._reasoning.clear()
-        return fields
+    def _take(self) -> DeltaEvent:
+        delta = DeltaEvent(content="".join(self._content), reasoning="".join(self._reasoning))
+        self._content.clear()
+        self._reasoning.clear()
+        return delta

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from shared.config import RouteStep
@@ -24,6 +25,63 @@ class Move:
 
     index: int
     wait_s: float = 0.0
+
+
+class SkipReason(StrEnum):
+    """Why a step of the route was passed over without a call."""
+
+    CIRCUIT_OPEN = "circuit_open"
+    PROVIDER_SATURATED = "provider_saturated"
+
+    @property
+    def explanation(self) -> str:
+        if self is SkipReason.CIRCUIT_OPEN:
+            return "skipped: the provider keeps failing and is paused"
+        return "skipped: the provider is at its configured quota"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One step of the route tried (and failed) or passed over."""
+
+    provider: str
+    model: str
+    skipped: SkipReason | None = None
+    code: str | None = None
+    message: str | None = None
+    upstream_status: int | None = None
+
+    @classmethod
+    def failed(cls, step: RouteStep, error: ProviderError) -> Attempt:
+        return cls(
+            step.provider,
+            step.model,
+            code=error.code,
+            message=error.message,
+            upstream_status=error.upstream_status,
+        )
+
+    @classmethod
+    def passed_over(cls, step: RouteStep, reason: SkipReason) -> Attempt:
+        return cls(step.provider, step.model, skipped=reason)
+
+    @property
+    def outcome(self) -> str:
+        """The skip reason or the error code, as the final error's message names it."""
+        return str(self.skipped or self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt as the ``attempts`` list of a final error shows it."""
+        record: dict[str, Any] = {"provider": self.provider, "model": self.model}
+        if self.skipped is not None:
+            record["skipped"] = self.skipped.value
+        if self.code is not None:
+            record |= {
+                "code": self.code,
+                "message": self.message,
+                "upstream_status": self.upstream_status,
+            }
+        return record
 
 
 def next_move(
@@ -49,15 +107,3 @@ def next_move(
 def backoff_s(attempt: int) -> float:
     """0.5 s doubling per attempt, capped at 8 s, with up to 25% taken off (as the SDKs do)."""
     return float(min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF_S)) * (1 - 0.25 * random.random())
-
-
-def attempt_record(
-    step: RouteStep, error: ProviderError | None, skipped: str = ""
-) -> dict[str, Any]:
-    """One line of the ``attempts`` list a final error carries."""
-    record: dict[str, Any] = {"provider": step.provider, "model": step.model}
-    if skipped:
-        record["skipped"] = skipped
-    if error is not None:
-        record.update(code=error.code, message=error.message, upstream_status=error.upstream_status)
-    return record

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from shared.events import EventType
+from shared.events import EventBody, StartEvent
 from shared.jobs import JobStatus
-from shared.jobstore import JobStore
-
-JobFields = dict[str, str | float | int]
+from shared.jobstore import JobFields, JobStore
 
 
 class JobGone(Exception):
@@ -28,18 +25,15 @@ class JobEvents:
     def announce_start(self, provider: str, model: str) -> None:
         self._start = asyncio.create_task(
             self.append(
-                EventType.START,
-                {"provider": provider, "model": model},
-                job_fields={"provider": provider, "provider_model": model},
+                StartEvent(provider=provider, model=model),
+                fields=JobFields(provider=provider, provider_model=model),
             )
         )
 
-    async def after_start(
-        self, event_type: EventType, fields: dict[str, Any], job_fields: JobFields | None = None
-    ) -> None:
+    async def after_start(self, body: EventBody, fields: JobFields | None = None) -> None:
         if self._start is not None:
             await self._start
-        await self.append(event_type, fields, job_fields=job_fields)
+        await self.append(body, fields=fields)
 
     async def settle(self) -> None:
         """Wait for the start event; its failure is not raised (another error is on its way)."""
@@ -50,14 +44,11 @@ class JobEvents:
 
     async def append(
         self,
-        event_type: EventType,
-        fields: dict[str, Any],
+        body: EventBody,
         *,
         ends_as: JobStatus | None = None,
-        job_fields: JobFields | None = None,
+        fields: JobFields | None = None,
     ) -> None:
-        seq = await self.store.append(
-            self.job_id, event_type, fields, ends_as=ends_as, job_fields=job_fields
-        )
+        seq = await self.store.append(self.job_id, body, ends_as=ends_as, fields=fields)
         if seq <= 0:
             raise JobGone(self.job_id)

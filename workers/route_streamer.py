@@ -15,13 +15,14 @@ from shared.errors import (
     ProviderError,
     ProviderRejected,
 )
-from shared.events import EventType
+from shared.events import Delivered, DeltaEvent, FallbackEvent
 from shared.jobs import JobSpec
+from shared.jobstore import JobFields
 from shared.limits import RateLimiter, estimate_tokens
-from shared.provider_health import ProviderHealth
+from shared.provider_health import Permission, ProviderHealth
 from shared.usage import Usage
 from workers.delta_writer import DeltaWriter
-from workers.fallback import Move, attempt_record, next_move
+from workers.fallback import Attempt, Move, SkipReason, next_move
 from workers.job_events import JobEvents
 from workers.providers.base import ProviderCall
 from workers.providers.registry import ProviderPool
@@ -43,21 +44,13 @@ class Transcript:
     def has_output(self) -> bool:
         return bool(self.content or self.reasoning)
 
-    def delivered(self) -> dict[str, int]:
-        if self.writer is None:
-            return {"deltas": 0, "content_chars": 0, "reasoning_chars": 0}
-        return self.writer.delivered()
+    def delivered(self) -> Delivered:
+        return Delivered() if self.writer is None else self.writer.delivered()
 
     async def settle(self, *, flush: bool) -> None:
         """Before the job's last event: store the deltas already read, or drop them."""
         if self.writer is not None:
             await (self.writer.close() if flush else self.writer.abort())
-
-
-SKIP_REASONS = {
-    "circuit_open": "skipped: the provider keeps failing and is paused",
-    "provider_saturated": "skipped: the provider is at its configured quota",
-}
 
 
 class RouteStreamer:
@@ -83,7 +76,7 @@ class RouteStreamer:
         self.transcript = transcript
         self.providers = providers
         self.health = health
-        self.attempts: list[dict[str, object]] = []
+        self.attempts: list[Attempt] = []
         self._announced = False
         transcript.writer = DeltaWriter(self._append_delta)
 
@@ -94,13 +87,13 @@ class RouteStreamer:
             while index < len(route):
                 step = route[index]
                 if attempt == 1 and await self._circuit_open(step):
-                    await self._skip(step, index, "circuit_open")
+                    await self._skip(step, index, SkipReason.CIRCUIT_OPEN)
                     index += 1
                     continue
                 wait_s = await self._take_quota(step)
                 if wait_s is not None:  # the provider is at its quota: unavailable for now
                     if index + 1 < len(route):
-                        await self._skip(step, index, "provider_saturated")
+                        await self._skip(step, index, SkipReason.PROVIDER_SATURATED)
                         index += 1
                     else:
                         await asyncio.sleep(wait_s)  # the last option: wait (the deadline holds)
@@ -169,7 +162,7 @@ class RouteStreamer:
             await self.health.record(step.provider, step.model, ok=False)
         if self.transcript.has_output:
             raise error  # after the first token: the stream ends with this error, no splice
-        self.attempts.append(attempt_record(step, error))
+        self.attempts.append(Attempt.failed(step, error))
         route = self.spec.route
         move = next_move(error, route, index, attempt, self.spec.deadline_at - time.time())
         if move is None:
@@ -197,15 +190,15 @@ class RouteStreamer:
         return None if decision.admitted else min(max(decision.retry_after_s, 0.05), 1.0)
 
     async def _circuit_open(self, step: RouteStep) -> bool:
-        return await self.health.permission(step.provider, step.model) == "open"
+        return await self.health.permission(step.provider, step.model) is Permission.OPEN
 
-    async def _skip(self, step: RouteStep, index: int, reason: str) -> None:
+    async def _skip(self, step: RouteStep, index: int, reason: SkipReason) -> None:
         """Pass over a step that cannot serve now; say so if the client was told it was next."""
-        self.attempts.append(attempt_record(step, None, skipped=reason))
+        self.attempts.append(Attempt.passed_over(step, reason))
         if not self._announced:
             return
         following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None
-        await self._announce_fallback(step, reason, SKIP_REASONS[reason], following)
+        await self._announce_fallback(step, reason, reason.explanation, following)
 
     async def _announce_fallback(
         self,
@@ -218,38 +211,33 @@ class RouteStreamer:
     ) -> None:
         """A ``fallback`` event: which step failed or was passed over, why, and what comes next."""
         await self.events.after_start(
-            EventType.FALLBACK,
-            {
-                "provider": step.provider,
-                "model": step.model,
-                "code": code,
-                "reason": reason,
-                "next_provider": following.provider if following else None,
-                "next_model": following.model if following else None,
-                "wait_s": round(wait_s, 3),
-            },
-            job_fields=(
-                {"provider": following.provider, "provider_model": following.model}
-                if following
-                else None
+            FallbackEvent(
+                provider=step.provider,
+                model=step.model,
+                code=code,
+                reason=reason,
+                next_provider=following.provider if following else None,
+                next_model=following.model if following else None,
+                wait_s=round(wait_s, 3),
             ),
+            JobFields(provider=following.provider, provider_model=following.model)
+            if following
+            else None,
         )
 
     def _final_error(self, last: ProviderError | None) -> ProviderError:
         """One error naming every attempt; a lone attempt's own error keeps its code."""
-        tried = [a for a in self.attempts if "skipped" not in a]
+        tried = [a for a in self.attempts if a.skipped is None]
+        attempts = {"attempts": [a.to_dict() for a in self.attempts]}
         if last is not None and (len(tried) == 1 or not last.retryable):
-            last.details = {"attempts": self.attempts}
+            last.details = attempts
             return last
-        summary = "; ".join(
-            f"{a['provider']}/{a['model']}: {a.get('skipped') or a.get('code')}"
-            for a in self.attempts
-        )
+        summary = "; ".join(f"{a.provider}/{a.model}: {a.outcome}" for a in self.attempts)
         return AllProvidersFailed(
-            f"every provider of the route failed ({summary})", details={"attempts": self.attempts}
+            f"every provider of the route failed ({summary})", details=attempts
         )
 
-    async def _append_delta(self, fields: dict[str, str], first: bool) -> None:
+    async def _append_delta(self, delta: DeltaEvent, first: bool) -> None:
         await self.events.after_start(
-            EventType.DELTA, fields, {"first_token_at": time.time()} if first else None
+            delta, JobFields(first_token_at=time.time()) if first else None
         )

@@ -7,15 +7,20 @@ import logging
 import time
 from dataclasses import replace
 
-import orjson
 from redis.exceptions import RedisError
 
 from shared.accounting import Accounting, utc_day
 from shared.config import price_at
-from shared.errors import DeadlineExceeded, GatewayError, ServiceUnavailable, WorkerLost
-from shared.events import EventType
-from shared.jobs import JobSpec, JobStatus
-from shared.jobstore import Claim, JobStore
+from shared.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    JobCancelled,
+    ServiceUnavailable,
+    WorkerLost,
+)
+from shared.events import DoneEvent, ErrorEvent
+from shared.jobs import JobResult, JobSpec, JobStatus
+from shared.jobstore import Claim, ClaimState, JobFields, JobStore
 from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.settings import Settings
@@ -90,7 +95,7 @@ class JobRunner:
         if claim.cancel_requested:
             await self._end_cancelled(events, transcript)
             return
-        if claim.state == "resumed" and claim.tokens_delivered:
+        if claim.state is ClaimState.RESUMED and claim.tokens_delivered:
             # Its worker died mid-stream: starting over would splice two answers together.
             await self._fail(events, WorkerLost("the worker running this job died"), transcript)
             return
@@ -149,12 +154,11 @@ class JobRunner:
         self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
         usage = transcript.usage or _estimate_usage(spec, transcript)
-        usage_json = usage.model_dump(mode="json")
-        result = {
-            "content": "".join(transcript.content),
-            "reasoning": "".join(transcript.reasoning) or None,
-            "finish_reason": transcript.finish_reason or "stop",
-        }
+        result = JobResult(
+            content="".join(transcript.content),
+            reasoning="".join(transcript.reasoning) or None,
+            finish_reason=transcript.finish_reason or "stop",
+        )
         step = transcript.step
         assert step is not None
         price = price_at(
@@ -166,40 +170,34 @@ class JobRunner:
                 spec.owner, spec.tokens_per_minute, usage.total_tokens - spec.tokens_estimate
             )
         await events.append(
-            EventType.DONE,
-            {
-                "finish_reason": result["finish_reason"],
-                "provider": step.provider,
-                "model": step.model,
-                "usage": usage_json,
-                "cost": cost,
-            },
+            DoneEvent(
+                finish_reason=result.finish_reason or "stop",
+                provider=step.provider,
+                model=step.model,
+                usage=usage,
+                cost=cost,
+            ),
             ends_as=JobStatus.SUCCEEDED,
-            job_fields={
-                "provider": step.provider,
-                "provider_model": step.model,
-                "result": orjson.dumps(result).decode(),
-                "usage": orjson.dumps(usage_json).decode(),
-                **({"cost": cost} if cost is not None else {}),
-                "finished_at": time.time(),
-            },
+            fields=JobFields(
+                provider=step.provider,
+                provider_model=step.model,
+                result=result,
+                usage=usage,
+                cost=cost,
+                finished_at=time.time(),
+            ),
         )
         await self.accounting.record(
             owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
         )
 
     async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:
+        cancelled = JobCancelled("the job was cancelled")
         await self.store.append(
             events.job_id,
-            EventType.ERROR,
-            {
-                "code": "cancelled",
-                "message": "the job was cancelled",
-                "retryable": False,
-                "delivered": transcript.delivered(),
-            },
+            ErrorEvent.of(cancelled, transcript.delivered()),
             ends_as=JobStatus.CANCELLED,
-            job_fields={"finished_at": time.time()},
+            fields=JobFields(finished_at=time.time()),
         )
 
     async def _fail_after_flush(
@@ -213,13 +211,12 @@ class JobRunner:
         await self._fail(events, error, transcript)
 
     async def _fail(self, events: JobEvents, error: GatewayError, transcript: Transcript) -> None:
-        body = {**error.to_dict(), "delivered": transcript.delivered()}
+        failure = ErrorEvent.of(error, transcript.delivered())
         await self.store.append(
             events.job_id,
-            EventType.ERROR,
-            body,
+            failure,
             ends_as=JobStatus.FAILED,
-            job_fields={"error": orjson.dumps(body).decode(), "finished_at": time.time()},
+            fields=JobFields(error=failure, finished_at=time.time()),
         )
 
 

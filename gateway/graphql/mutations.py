@@ -18,6 +18,7 @@ from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import job_output
 from gateway.graphql.running import admitted
 from shared.errors import InvalidRequest, JobFinished
+from shared.jobstore import CancelOutcome
 
 mutation = MutationType()
 
@@ -64,7 +65,7 @@ async def resolve_cancel(
     if len(ids) != 1:
         raise InvalidRequest("give streamId or jobId (they are the same id)")
     job = await ctx.gateway.load(ids.pop(), owner=ctx.principal.key_id)
-    before = await ctx.gateway.cancel(job.id)
-    if before is None or before.finished:
-        raise JobFinished(f"job {job.id} has already ended ({before or 'expired'})")
-    return {"job_id": job.id, "status": "CANCELLED" if before == "queued" else "CANCELLING"}
+    outcome = await ctx.gateway.cancel(job.id)
+    if outcome is CancelOutcome.ENDED:
+        raise JobFinished(f"job {job.id} has already ended")
+    return {"job_id": job.id, "status": outcome.name}

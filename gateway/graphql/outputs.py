@@ -3,11 +3,37 @@ the camelCase fields onto them)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gateway.routes.complete import completion_body
-from shared.events import Event, EventType
+from gateway.session import Events, Interrupted, Read
+from shared.events import (
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    FallbackEvent,
+    StartEvent,
+    UsageEvent,
+)
 from shared.jobs import Job, Timings
+
+# Every field of StreamCompletionResponse that an event may leave unset.
+_UNSET = dict.fromkeys(
+    (
+        "content",
+        "reasoning",
+        "finish_reason",
+        "usage",
+        "cost",
+        "provider",
+        "model",
+        "cache",
+        "fallback",
+        "error",
+    )
+)
 
 
 def completion_response(job: Job) -> dict[str, Any]:
@@ -34,36 +60,63 @@ def timings_output(timings: Timings) -> dict[str, Any]:
     }
 
 
+def stream_items(job_id: str) -> Callable[[Read], list[dict[str, Any]]]:
+    """Maps a session's reads to ``StreamCompletionResponse`` items; a failed read is raised
+    (the subscription then ends with that error). WebSockets keep themselves alive."""
+
+    def items(read: Read) -> list[dict[str, Any]]:
+        if isinstance(read, Interrupted):
+            raise read.error
+        if isinstance(read, Events):
+            return [stream_item(job_id, event) for event in read.events]
+        return []
+
+    return items
+
+
 def stream_item(job_id: str, event: Event) -> dict[str, Any]:
     """``StreamCompletionResponse``: one event of the job's stream."""
-    data = event.data
     item: dict[str, Any] = {
+        **_UNSET,
         "job_id": job_id,
         "seq": event.seq,
         "type": event.type,
         "done": event.terminal,
-        **{
-            name: data.get(name)
-            for name in ("content", "reasoning", "finish_reason", "usage", "cost")
-        },
-        "provider": data.get("provider"),
-        "model": data.get("model"),
-        "cache": data.get("cache"),
     }
-    if event.type == EventType.FALLBACK:
-        item["fallback"] = {
-            "code": data.get("code", ""),
-            "reason": data.get("reason", ""),
-            "next_provider": data.get("next_provider"),
-            "next_model": data.get("next_model"),
-            "wait_s": data.get("wait_s"),
-        }
-    elif event.type == EventType.ERROR:
+    body = event.body
+    if isinstance(body, StartEvent):
+        item.update(provider=body.provider, model=body.model, cache=body.cache)
+    elif isinstance(body, DeltaEvent):
+        item.update(content=body.content or None, reasoning=body.reasoning or None)
+    elif isinstance(body, UsageEvent):
+        item.update(usage=body.usage.model_dump())
+    elif isinstance(body, FallbackEvent):
+        item.update(
+            provider=body.provider,
+            model=body.model,
+            fallback={
+                "code": body.code,
+                "reason": body.reason,
+                "next_provider": body.next_provider,
+                "next_model": body.next_model,
+                "wait_s": body.wait_s,
+            },
+        )
+    elif isinstance(body, DoneEvent):
+        item.update(
+            finish_reason=body.finish_reason,
+            usage=body.usage.model_dump(),
+            cost=body.cost,
+            provider=body.provider,
+            model=body.model,
+            cache=body.cache,
+        )
+    elif isinstance(body, ErrorEvent):
         item["error"] = {
-            "code": data.get("code", "internal_error"),
-            "message": data.get("message", "the job failed"),
-            "retryable": bool(data.get("retryable", False)),
-            "delivered": data.get("delivered"),
-            "details": data.get("details"),
+            "code": body.code,
+            "message": body.message,
+            "retryable": body.retryable,
+            "delivered": body.delivered.model_dump() if body.delivered else None,
+            "details": body.details,
         }
     return item

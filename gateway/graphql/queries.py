@@ -7,15 +7,15 @@ from typing import Any
 
 from ariadne import QueryType
 
-from gateway.completions import outcome
+from gateway.completions import start_session
 from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import completion_response, job_output
-from gateway.graphql.running import admitted, run_to_end
+from gateway.graphql.running import admitted
 from gateway.health import health_report
 from gateway.routes.providers import configured_models, provider_report
-from shared.errors import ProviderNotFound, error_from_event
-from shared.events import EventType
+from gateway.session import client_gone
+from shared.errors import JobCancelled, ProviderNotFound
 
 query = QueryType()
 
@@ -30,10 +30,13 @@ async def resolve_complete(
     ctx = context_of(info)
     ask = completion_input(messages, options)
     admission = await admitted(ctx, ask, "stream")
-    last, following = await run_to_end(ctx, admission, exclusive=ask.stream_id is not None)
-    if last.type == EventType.ERROR:
-        raise error_from_event(last.data)
-    return completion_response(await outcome(ctx.gateway, following))
+    # A client that goes away (an HTTP disconnect, or its WebSocket operation stopped) cancels
+    # the job: nobody would read the answer.
+    session = await start_session(ctx.gateway, admission, exclusive=ask.stream_id is not None)
+    job = await session.result(client_gone(ctx.connection))
+    if job is None:
+        raise JobCancelled("the client went away")
+    return completion_response(job)
 
 
 @query.field("listProviders")

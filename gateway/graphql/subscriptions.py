@@ -8,20 +8,19 @@ cancels it, and the worker closes the upstream call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 from ariadne import SubscriptionType
 from ariadne.types import Subscriber
 
-from gateway.completions import Following, follow, leave
-from gateway.feed import EventFeed
+from gateway.completions import follow_session, start_session
 from gateway.graphql.context import Info, context_of
 from gateway.graphql.inputs import completion_input
-from gateway.graphql.outputs import stream_item
-from gateway.graphql.running import admitted, events_of, job_when_it_exists
+from gateway.graphql.outputs import stream_items
+from gateway.graphql.running import admitted, job_when_it_exists
+from gateway.session import CompletionSession, rendered
 from shared.errors import InvalidRequest, JobNotFound
-from shared.events import Event
 
 subscription = SubscriptionType()
 
@@ -39,13 +38,11 @@ async def stream_completion_source(
     if known is not None and known.owner != owner:
         raise JobNotFound(f"no job {stream_id}")
 
-    async def open_feed() -> EventFeed:
+    async def follow() -> CompletionSession:
         job = known or await job_when_it_exists(gateway, stream_id, owner)
-        feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
-        await feed.open()
-        return feed
+        return await follow_session(gateway, job, after_seq=after_seq)
 
-    return _items(lambda: stream_id, events_of(open_feed))
+    return _items(follow)
 
 
 async def complete_stream_source(
@@ -57,17 +54,11 @@ async def complete_stream_source(
     ctx = context_of(info)
     ask = completion_input(messages, options)
     admission = await admitted(ctx, ask, "stream")  # a refused one fails the subscribe itself
-    started: list[Following] = []
 
-    async def start() -> EventFeed:
-        following = await follow(ctx.gateway, admission, exclusive=ask.stream_id is not None)
-        started.append(following)
-        return following.feed
+    async def start() -> CompletionSession:
+        return await start_session(ctx.gateway, admission, exclusive=ask.stream_id is not None)
 
-    async def abandon() -> None:
-        await leave(ctx.gateway, started[0])
-
-    return _items(lambda: started[0].job_id, events_of(start, on_abandoned=abandon))
+    return _items(start)
 
 
 # Sources are coroutines returning the iterator, not generators: graphql-core awaits them, so a
@@ -77,14 +68,15 @@ subscription.set_source("completeStream", cast(Subscriber, complete_stream_sourc
 
 
 async def _items(
-    job_id: Callable[[], str], events: AsyncGenerator[Event, None]
+    open_session: Callable[[], Awaitable[CompletionSession]],
 ) -> AsyncIterator[dict[str, Any]]:
-    """``job_id`` is asked once the job has started (a request may join another's job)."""
-    try:
-        async for event in events:
-            yield stream_item(job_id(), event)
-    finally:
-        await events.aclose()  # runs its clean-up now, not whenever it is collected
+    """The session's events as subscription items. The session is opened on the first read,
+    not when the subscription is set up: a subscription stopped before it ever ran is closed
+    without running this body, so nothing may be left open (or started) by then."""
+    session = await open_session()
+    async with session:  # closed when the subscription stops, not when this is collected
+        async for item in rendered(session, stream_items(session.job_id)):
+            yield item
 
 
 @subscription.field("streamCompletion")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -14,11 +13,12 @@ from starlette.responses import StreamingResponse
 from gateway.admission import admit
 from gateway.auth import Principal, PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
-from gateway.completions import follow, leave, wait_for_answer
+from gateway.completions import start_session
 from gateway.deps import GatewayDep
 from gateway.errors import validation_details
 from gateway.jobs import Gateway
 from gateway.responses import JSON
+from gateway.session import client_gone
 from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
 from shared.errors import InvalidRequest
@@ -37,11 +37,11 @@ async def complete(
 ) -> Response:
     chat = with_cache_header(chat, cache_control)
     admission = await admit(gateway, caller, chat, kind="stream")
-    following = await follow(gateway, admission)
-    job = await wait_for_answer(gateway, admission, following, request)
+    session = await start_session(gateway, admission)
+    job = await session.result(client_gone(request))
     if job is None:  # the client left
         return Response(status_code=499)
-    return JSON(completion_body(job), headers={**following.headers, **admission.headers})
+    return JSON(completion_body(job), headers=session.all_headers)
 
 
 @router.post("/complete/stream", summary="Complete a chat, streamed as Server-Sent Events")
@@ -83,9 +83,8 @@ async def stream_get(
 
 async def _stream(gateway: Gateway, chat: ChatRequest, caller: Principal) -> StreamingResponse:
     admission = await admit(gateway, caller, chat, kind="stream")
-    following = await follow(gateway, admission)
-    body = sse_body(following.feed, on_abandoned=partial(leave, gateway, following))
-    return event_stream_response(body, headers={**following.headers, **admission.headers})
+    session = await start_session(gateway, admission)
+    return event_stream_response(sse_body(session), headers=session.all_headers)
 
 
 def chat_from_query(

@@ -10,6 +10,7 @@ from starlette.responses import StreamingResponse
 from gateway.admission import admit
 from gateway.auth import PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
+from gateway.completions import follow_session
 from gateway.completions import submit as submit_job
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
@@ -17,6 +18,7 @@ from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
 from shared.errors import InvalidRequest, JobFinished
 from shared.jobs import Job
+from shared.jobstore import CancelOutcome
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -83,20 +85,18 @@ async def events(
             raise InvalidRequest("Last-Event-ID must be the seq of an event")
         after_seq = int(last_event_id)
     job = await gateway.load(job_id, owner=caller.key_id)
-    feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
-    await feed.open()
-    # Readers of a background job come and go; leaving does not cancel it.
-    return event_stream_response(sse_body(feed))
+    # Readers of a job come and go here; leaving cancels nothing.
+    session = await follow_session(gateway, job, after_seq=after_seq)
+    return event_stream_response(sse_body(session))
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_202_ACCEPTED, summary="Cancel a job")
 async def cancel(job_id: str, gateway: GatewayDep, caller: PrincipalDep) -> JSON:
     job = await gateway.load(job_id, owner=caller.key_id)
-    before = await gateway.cancel(job.id)
-    if before is None or before.finished:
-        raise JobFinished(f"job {job_id} has already ended ({before or 'expired'})")
-    state = "cancelled" if before == "queued" else "cancelling"
+    outcome = await gateway.cancel(job.id)
+    if outcome is CancelOutcome.ENDED:
+        raise JobFinished(f"job {job_id} has already ended")
     return JSON(
-        {"id": job.id, "status": state, "links": job_links(job.id)},
+        {"id": job.id, "status": outcome.value, "links": job_links(job.id)},
         status_code=status.HTTP_202_ACCEPTED,
     )

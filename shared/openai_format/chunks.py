@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import error_from_event
-from shared.events import Event, EventType
+from shared.events import DeltaEvent, DoneEvent, ErrorEvent, Event, StartEvent
 from shared.openai_format.errors import openai_error_body
 from shared.openai_format.response import completion_id, finish_reason, usage_object
 
@@ -30,18 +29,19 @@ class ChunkStream:
 
     def chunks(self, event: Event) -> list[dict[str, Any]]:
         """What ``event`` adds to the stream (often one chunk, sometimes none)."""
-        if event.type == EventType.DELTA:
-            return [*self._opening(), self._choice(_delta_of(event.data))]
-        if event.type == EventType.START:
+        body = event.body
+        if isinstance(body, DeltaEvent):
+            return [*self._opening(), self._choice(_delta_of(body))]
+        if isinstance(body, StartEvent):
             return self._opening()
-        if event.type == EventType.DONE:
-            finish = self._choice({}, finish_reason(event.data.get("finish_reason")))
+        if isinstance(body, DoneEvent):
+            finish = self._choice({}, finish_reason(body.finish_reason))
             ending = [*self._opening(), finish]
             if self.include_usage:
-                ending.append(self._chunk([], usage=usage_object(event.data.get("usage"))))
+                ending.append(self._chunk([], usage=usage_object(body.usage)))
             return ending
-        if event.type == EventType.ERROR:
-            return [openai_error_body(error_from_event(event.data))]
+        if isinstance(body, ErrorEvent):
+            return [openai_error_body(body.error())]
         return []
 
     def _opening(self) -> list[dict[str, Any]]:
@@ -69,10 +69,10 @@ class ChunkStream:
         return chunk
 
 
-def _delta_of(data: dict[str, Any]) -> dict[str, Any]:
+def _delta_of(event: DeltaEvent) -> dict[str, Any]:
     delta: dict[str, Any] = {}
-    if data.get("content"):
-        delta["content"] = data["content"]
-    if data.get("reasoning"):
-        delta["reasoning_content"] = data["reasoning"]
+    if event.content:
+        delta["content"] = event.content
+    if event.reasoning:
+        delta["reasoning_content"] = event.reasoning
     return delta

@@ -44,18 +44,13 @@ def finish_reason(reason: str | None) -> str:
     return reason or "stop"
 
 
-def usage_object(usage: Usage | dict[str, Any] | None) -> dict[str, Any]:
-    """OpenAI's ``usage`` from the gateway's (a Usage, or its JSON from a ``done`` event)."""
-    counts = usage.model_dump() if isinstance(usage, Usage) else (usage or {})
-
-    def count(name: str) -> int:
-        value = counts.get(name)
-        return value if isinstance(value, int) else 0
-
+def usage_object(usage: Usage | None) -> dict[str, Any]:
+    """OpenAI's ``usage`` from the gateway's."""
+    usage = usage or Usage()
     return {
-        "prompt_tokens": count("prompt_tokens"),
-        "completion_tokens": count("completion_tokens"),
-        "total_tokens": count("total_tokens"),
-        "prompt_tokens_details": {"cached_tokens": count("cached_tokens")},
-        "completion_tokens_details": {"reasoning_tokens": count("reasoning_tokens")},
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }

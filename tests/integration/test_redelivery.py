@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
-from shared.events import EventType
+from shared.events import DeltaEvent, StartEvent
 from shared.jobs import JobSpec
-from shared.jobstore import JobStore
+from shared.jobstore import JobFields, JobStore
 from shared.keys import RedisKeys
 from shared.queue import create_celery, redis_broker_message
 from shared.settings import Settings
@@ -37,10 +37,10 @@ async def orphan_job(stack: Stack, *, streamed: bool) -> str:
     )
     await store.create(spec)
     assert (await store.claim(spec.id, "dead-worker")).state == "claimed"
-    await store.append(spec.id, EventType.START, {"provider": "fake", "model": "fake-model"})
+    await store.append(spec.id, StartEvent(provider="fake", model="fake-model"))
     if streamed:
         await store.append(
-            spec.id, EventType.DELTA, {"content": "t1 "}, job_fields={"first_token_at": time.time()}
+            spec.id, DeltaEvent(content="t1 "), fields=JobFields(first_token_at=time.time())
         )
     await store.release(spec.id)  # the dead worker's lease runs out
     app = create_celery(Settings(redis_url=stack.redis_url))

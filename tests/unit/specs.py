@@ -6,7 +6,9 @@ from typing import Any
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.events import DoneEvent
 from shared.jobs import JobKind, JobSpec
+from shared.usage import Usage
 
 DEMO_ROUTE = [RouteStep(provider="demo", model="demo-1")]
 
@@ -32,3 +34,15 @@ def demo_spec(
         deadline_s=30,
         job_id=job_id,
     )
+
+
+def done_event(**fields: Any) -> DoneEvent:
+    """A ``done`` event from the demo provider, with no usage and no cost unless given."""
+    defaults: dict[str, Any] = {
+        "finish_reason": "stop",
+        "provider": "demo",
+        "model": "demo-1",
+        "usage": Usage(),
+        "cost": None,
+    }
+    return DoneEvent(**{**defaults, **fields})

@@ -10,11 +10,12 @@ from fakeredis import FakeAsyncRedis
 
 from shared.cache import ResponseCache, plan_cache, request_digest
 from shared.config import CacheConfig, ModelConfig
-from shared.events import EventType
-from shared.jobs import JobSpec, JobStatus
-from shared.jobstore import JobStore
+from shared.events import DeltaEvent, DoneEvent, ErrorEvent, EventBody, FallbackEvent, StartEvent
+from shared.jobs import JobResult, JobSpec, JobStatus
+from shared.jobstore import JobFields, JobStore
 from shared.keys import RedisKeys
-from tests.unit.specs import DEMO_ROUTE, demo_spec
+from shared.usage import Usage
+from tests.unit.specs import DEMO_ROUTE, demo_spec, done_event
 
 KEYS = RedisKeys(prefix="t")
 MODEL = ModelConfig(route=DEMO_ROUTE)
@@ -28,19 +29,26 @@ async def redis() -> AsyncIterator[FakeAsyncRedis]:
 
 
 async def run(store: JobStore, spec: JobSpec, ends_as: JobStatus) -> None:
-    await store.append(spec.id, EventType.START, {"provider": "demo", "model": "demo-1"})
-    await store.append(spec.id, EventType.FALLBACK, {"code": "x"})
-    await store.append(spec.id, EventType.DELTA, {"content": "hello"})
-    usage = '{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}'
-    fields: dict[str, str | float | int] = {
-        "provider": "demo",
-        "provider_model": "demo-1",
-        "usage": usage,
-        "cost": 0.5,
-        "result": '{"content":"hello","finish_reason":"stop"}',
-    }
-    end = EventType.DONE if ends_as is JobStatus.SUCCEEDED else EventType.ERROR
-    await store.append(spec.id, end, {}, ends_as=ends_as, job_fields=fields)
+    await store.append(spec.id, StartEvent(provider="demo", model="demo-1"))
+    fallback = FallbackEvent(
+        provider="demo", model="demo-1", code="x", reason="", next_provider=None, next_model=None
+    )
+    await store.append(spec.id, fallback)
+    await store.append(spec.id, DeltaEvent(content="hello"))
+    usage = Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
+    fields = JobFields(
+        provider="demo",
+        provider_model="demo-1",
+        usage=usage,
+        cost=0.5,
+        result=JobResult(content="hello", finish_reason="stop"),
+    )
+    end: EventBody = (
+        done_event(usage=usage, cost=0.5)
+        if ends_as is JobStatus.SUCCEEDED
+        else ErrorEvent(code="x", message="failed")
+    )
+    await store.append(spec.id, end, ends_as=ends_as, fields=fields)
 
 
 @pytest.mark.parametrize("ends_as", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
@@ -62,7 +70,8 @@ async def test_only_a_succeeded_job_stores_its_answer(
     assert (answer.result.content, answer.usage.total_tokens, answer.cost) == ("hello", 2, 0.5)
     replayed = answer.events()
     assert [(e.seq, e.type) for e in replayed] == [(1, "start"), (2, "delta"), (3, "done")]
-    assert replayed[-1].data["cache"] == "HIT"
+    last = replayed[-1].body
+    assert isinstance(last, DoneEvent) and last.cache == "HIT"
     assert await cache.invalidate(plan.namespace, plan.digest) == 1
     assert await cache.lookup(plan) is None
 

@@ -7,6 +7,7 @@ import contextlib
 
 import pytest
 
+from shared.events import DeltaEvent
 from workers.delta_writer import DeltaWriter
 
 
@@ -15,8 +16,8 @@ class SlowStore:
         self.appended: list[tuple[dict[str, str], bool]] = []
         self.release = asyncio.Event()
 
-    async def append(self, fields: dict[str, str], first: bool) -> None:
-        self.appended.append((fields, first))
+    async def append(self, delta: DeltaEvent, first: bool) -> None:
+        self.appended.append((delta.model_dump(include={"content", "reasoning"}), first))
         await self.release.wait()
 
 
@@ -35,11 +36,15 @@ async def test_a_lone_delta_goes_out_at_once_and_a_backlog_is_merged() -> None:
         ({"content": "a"}, True),
         ({"content": "bc", "reasoning": "r"}, False),
     ]
-    assert writer.delivered() == {"deltas": 2, "content_chars": 3, "reasoning_chars": 1}
+    assert writer.delivered().model_dump() == {
+        "deltas": 2,
+        "content_chars": 3,
+        "reasoning_chars": 1,
+    }
 
 
 async def test_a_failed_append_stops_the_reader() -> None:
-    async def failing(fields: dict[str, str], first: bool) -> None:
+    async def failing(delta: DeltaEvent, first: bool) -> None:
         raise LookupError("job ended elsewhere")
 
     writer = DeltaWriter(failing)
@@ -59,22 +64,22 @@ async def test_abort_drops_what_was_not_stored() -> None:
     writer.put("b", "")
     await writer.abort()
     assert [fields for fields, _ in store.appended] == [{"content": "a"}]
-    assert writer.delivered()["deltas"] == 0
+    assert writer.delivered().deltas == 0
 
 
 async def test_put_and_store_returns_once_stored_or_raises_the_writers_error() -> None:
     appended: list[dict[str, str]] = []
 
-    async def store(fields: dict[str, str], first: bool) -> None:
+    async def store(delta: DeltaEvent, first: bool) -> None:
         await asyncio.sleep(0.01)
-        appended.append(fields)
+        appended.append(delta.model_dump(include={"content", "reasoning"}))
 
     writer = DeltaWriter(store)
     await writer.put_and_store("a", "")
     assert appended == [{"content": "a"}]
     await writer.close()
 
-    async def failing(fields: dict[str, str], first: bool) -> None:
+    async def failing(delta: DeltaEvent, first: bool) -> None:
         raise LookupError("job ended elsewhere")
 
     with pytest.raises(LookupError):
@@ -88,7 +93,7 @@ async def test_abort_stops_a_writer_whose_append_swallowed_the_cancellation() ->
         def __init__(self) -> None:
             self.entered = asyncio.Event()
 
-        async def append(self, fields: dict[str, str], first: bool) -> None:
+        async def append(self, delta: DeltaEvent, first: bool) -> None:
             self.entered.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(10)

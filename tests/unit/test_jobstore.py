@@ -8,11 +8,11 @@ import pytest
 from fakeredis import FakeAsyncRedis
 
 from shared.errors import Conflict
-from shared.events import EventType
+from shared.events import DeltaEvent, StartEvent
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
-from tests.unit.specs import demo_spec
+from tests.unit.specs import demo_spec, done_event
 
 
 @pytest.fixture
@@ -30,12 +30,12 @@ async def new_job(store: JobStore) -> JobSpec:
 
 async def test_events_get_consecutive_seqs_and_nothing_follows_the_end(store: JobStore) -> None:
     spec = await new_job(store)
-    assert await store.append(spec.id, EventType.START, {"provider": "p"}) == 1
-    assert await store.append(spec.id, EventType.DELTA, {"content": "a"}) == 2
-    done = await store.append(spec.id, EventType.DONE, {}, ends_as=JobStatus.SUCCEEDED)
+    assert await store.append(spec.id, StartEvent(provider="p", model="m")) == 1
+    assert await store.append(spec.id, DeltaEvent(content="a")) == 2
+    done = await store.append(spec.id, done_event(), ends_as=JobStatus.SUCCEEDED)
     assert done == 3
-    assert await store.append(spec.id, EventType.DELTA, {"content": "late"}) == 0
-    assert await store.append("missing", EventType.DELTA, {}) == -1
+    assert await store.append(spec.id, DeltaEvent(content="late")) == 0
+    assert await store.append("missing", DeltaEvent()) == -1
 
     events = await store.events_after(spec.id, 0)
     assert [(e.seq, e.type) for e in events] == [(1, "start"), (2, "delta"), (3, "done")]
@@ -59,7 +59,7 @@ async def test_a_job_is_claimed_once_and_taken_over_only_when_its_lease_lapses(
     resumed = await store.claim(spec.id, "w2")
     assert resumed.state == "resumed"
 
-    await store.append(spec.id, EventType.DONE, {}, ends_as=JobStatus.SUCCEEDED)
+    await store.append(spec.id, done_event(), ends_as=JobStatus.SUCCEEDED)
     await store.release(spec.id)
     assert (await store.claim(spec.id, "w3")).state == "finished"
     assert (await store.claim("missing", "w3")).state == "missing"
@@ -94,7 +94,7 @@ async def test_an_exclusive_create_refuses_an_id_in_use(store: JobStore) -> None
         await store.create(again, exclusive=True)
     job = await store.load(first.id)
     assert job is not None and job.owner == "o"  # untouched
-    await store.append(first.id, EventType.START, {"provider": "p"})
+    await store.append(first.id, StartEvent(provider="p", model="m"))
     await store.redis.delete(store.keys.job(first.id))  # the hash expired, its events did not
     with pytest.raises(Conflict):
         await store.create(again, exclusive=True)

@@ -10,7 +10,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from shared.chat import ChatRequest
 from shared.errors import InvalidRequest, ModelNotFound, RateLimited, Unauthorized
-from shared.events import Event
+from shared.events import Event, decode_event
 from shared.jobs import Job, JobResult, JobStatus, Timings
 from shared.openai_format import (
     ChunkStream,
@@ -74,14 +74,14 @@ def test_a_job_as_a_chat_completion() -> None:
 
 
 def event(seq: int, kind: str, **fields: Any) -> Event:
-    data = {"seq": seq, "type": kind, **fields}
-    return Event(seq=seq, type=kind, data=data, raw=orjson.dumps(data))
+    return decode_event(orjson.dumps({"seq": seq, "type": kind, **fields}))
 
 
 USAGE = {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5, "estimated": False}
+FALLBACK = {"reason": "down", "next_provider": "b", "next_model": "b-1"}
 EVENTS = [
     event(1, "start", provider="a", model="a-1"),
-    event(2, "fallback", provider="a", model="a-1", code="provider_unavailable"),
+    event(2, "fallback", provider="a", model="a-1", code="provider_unavailable", **FALLBACK),
     event(3, "start", provider="b", model="b-1"),
     event(4, "delta", reasoning="hmm"),
     event(5, "delta", content="Hel"),
@@ -125,7 +125,8 @@ def test_a_failed_job_ends_with_an_error_chunk() -> None:
         retryable=True,
         delivered={"deltas": 1},
     )
-    chunks = all_chunks(stream, [event(1, "start"), event(2, "delta", content="x"), failure])
+    start = event(1, "start", provider="a", model="a-1")
+    chunks = all_chunks(stream, [start, event(2, "delta", content="x"), failure])
     assert chunks[-1] == {
         "error": {
             "message": "the provider dropped",

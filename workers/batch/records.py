@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from shared.batch.models import request_line_id
-from shared.errors import GatewayError, error_from_event
+from shared.errors import GatewayError, JobCancelled
 from shared.jobs import Job, JobStatus
 from shared.openai_format import chat_completion_from_job, openai_error_body, openai_status
 
@@ -35,7 +35,7 @@ def succeeded(batch_id: str, line: int, custom_id: str, job: Job) -> bytes:
 
 def failed(batch_id: str, line: int, custom_id: str, job: Job) -> bytes:
     """A request that ran and failed: the HTTP answer it would have had, and its error."""
-    error = error_from_event(job.error or {"code": "cancelled", "message": "cancelled"})
+    error = job.error.error() if job.error is not None else JobCancelled("cancelled")
     return ERROR + orjson.dumps(
         {
             "id": request_line_id(batch_id, line),

@@ -19,7 +19,7 @@ from shared.batch.lines import RequestLine
 from shared.batch.models import Batch, unit_job_id
 from shared.cache import plan_cache
 from shared.config import RouteStep
-from shared.errors import BudgetExceeded, Conflict
+from shared.errors import BudgetExceeded, Conflict, WorkerLost
 from shared.jobs import Job, JobSpec, JobStatus
 from workers.batch import records
 from workers.batch.context import BatchContext
@@ -122,7 +122,10 @@ class UnitRunner:
                 return
             # Answered from the cache: stored as a job that has already succeeded.
             await self.ctx.jobs.create(
-                spec, exclusive=True, fields=answer.job_fields(), finished_with=answer.events()
+                spec,
+                exclusive=True,
+                fields=answer.job_fields().as_hash(),
+                finished_with=answer.events(),
             )
             await self.ctx.accounting.record_saved(
                 owner=spec.owner, model=model, usage=answer.usage, cost=answer.cost, coalesced=False
@@ -142,4 +145,8 @@ class UnitRunner:
 
 
 def _worker_lost(job: Job) -> bool:
-    return job.status is JobStatus.FAILED and (job.error or {}).get("code") == "worker_lost"
+    return (
+        job.status is JobStatus.FAILED
+        and job.error is not None
+        and job.error.code == WorkerLost.code
+    )
