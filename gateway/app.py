@@ -1,23 +1,29 @@
-"""The gateway's ASGI app, built from the settings."""
+"""The gateway's ASGI app, built from the settings: each API mounted with its own errors and
+body limits (the OpenAI-compatible API at ``/v1``, the native API, GraphQL and probes beside)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-from gateway.errors import install_error_handlers
+from gateway.errors import NativeErrors, install_error_handlers
 from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
-from gateway.openai import router as openai_router
-from gateway.openai_batch import FILES_PATH, NATIVE_PATH
-from gateway.openai_batch import router as batch_router
+from gateway.openai import PREFIX as OPENAI_PREFIX
+from gateway.openai import create_openai_api
+from gateway.openai_batch import NATIVE_PATH, native_router
+from gateway.openai_batch.service import build_batch_api
+from gateway.openapi import combined_openapi
 from gateway.routes import admin, cache, complete, jobs, metrics, providers, system, usage
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
@@ -32,54 +38,69 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = connect_redis(settings)
-        hub = EventHub(Redis.from_url(settings.redis_url), settings.keys)
-        celery = create_celery(settings)
-        store = JobStore(redis, settings.keys, events_max_len=settings.events_max_len)
-        app.state.gateway = Gateway(
-            settings=settings,
-            redis=redis,
-            store=store,
-            hub=hub,
-            celery=celery,
-            publisher=TaskPublisher.for_settings(celery, settings, redis),
-            health=ProviderHealth(redis, settings.keys, settings.circuit),
-            api_keys=KeyStore(redis, settings.keys),
-            limiter=RateLimiter(redis, settings.keys),
-            accounting=Accounting(redis, settings.keys),
-            cache=ResponseCache(redis, settings.keys),
-            metrics=GatewayMetrics(),
-        )
-        await hub.start()
-        with suppress(Exception):  # Redis may come up later; scripts then load on first use
-            await store.load_scripts()
-            await app.state.gateway.limiter.load_scripts()
-        await app.state.gateway.publisher.warm_up()
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await redis.aclose()
+def create_app(settings: Settings) -> Starlette:
+    openai_api, openai_app = create_openai_api(settings)
+    native_api, native_app = create_native_api(settings)
+    native_api.openapi = combined_openapi(native_api, {OPENAI_PREFIX: openai_api})  # type: ignore[method-assign]
 
-    app = FastAPI(
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        gateway = build_gateway(settings)
+        await gateway.hub.start()
+        with suppress(Exception):  # Redis may come up later; scripts then load on first use
+            await gateway.store.load_scripts()
+            await gateway.limiter.load_scripts()
+        await gateway.publisher.warm_up()
+        try:
+            # Every request of every mounted API finds these in its state.
+            yield {"gateway": gateway, "batch_api": build_batch_api(gateway)}
+        finally:
+            await gateway.hub.stop()
+            await gateway.redis.aclose()
+
+    return Starlette(
+        routes=[Mount(OPENAI_PREFIX, app=openai_app), Mount("", app=native_app)],
+        lifespan=lifespan,
+    )
+
+
+def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
+    """The native REST API, GraphQL, probes and metrics, in the native error shape."""
+    api = FastAPI(
         title="llm-gateway",
         version="0.1.0",
         summary="One API over many LLM providers, streamed through a queue.",
-        lifespan=lifespan,
     )
-    install_error_handlers(app)
-    app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_body_bytes,
-        # The upload route caps the file as it streams it to storage.
-        per_path={FILES_PATH: None, NATIVE_PATH: settings.batch.max_native_body_bytes},
-    )
+    shape = NativeErrors()
+    install_error_handlers(api, shape)
     for module in (complete, jobs, providers, system, admin, cache, usage, metrics):
-        app.include_router(module.router)
-    app.include_router(openai_router)
-    app.include_router(batch_router)
-    mount_graphql(app, settings)
-    return app
+        api.include_router(module.router)
+    api.include_router(native_router)
+    mount_graphql(api, settings)
+    mounted = BodySizeLimit(
+        api,
+        max_bytes=settings.max_body_bytes,
+        shape=shape,
+        per_path={NATIVE_PATH: settings.batch.max_native_body_bytes},
+    )
+    return api, mounted
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    """The resources every request shares, made once per process."""
+    redis = connect_redis(settings)
+    celery = create_celery(settings)
+    return Gateway(
+        settings=settings,
+        redis=redis,
+        store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
+        hub=EventHub(Redis.from_url(settings.redis_url), settings.keys),
+        celery=celery,
+        publisher=TaskPublisher.for_settings(celery, settings, redis),
+        health=ProviderHealth(redis, settings.keys, settings.circuit),
+        api_keys=KeyStore(redis, settings.keys),
+        limiter=RateLimiter(redis, settings.keys),
+        accounting=Accounting(redis, settings.keys),
+        cache=ResponseCache(redis, settings.keys),
+        metrics=GatewayMetrics(),
+    )

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from gateway.deps import GatewayDep
 from gateway.jobs import ANONYMOUS, Gateway
+from gateway.redis_failures import REDIS_FAILURES, lost_redis
 from shared.apikeys import KeyRecord
 from shared.errors import Forbidden, Unauthorized
 
@@ -61,7 +62,10 @@ async def authenticate(gateway: Gateway, headers: Mapping[str, str]) -> Principa
     admin = settings.admin_key
     if admin is not None and hmac.compare_digest(credential, admin.get_secret_value()):
         return Principal(key_id=ADMIN, is_admin=True)
-    record = await gateway.api_keys.verify(credential)
+    try:
+        record = await gateway.api_keys.verify(credential)
+    except REDIS_FAILURES as exc:
+        raise lost_redis("authentication is unavailable; try again shortly") from exc
     if record is None:
         raise Unauthorized("the API key is not valid (unknown or revoked)")
     return Principal(key_id=record.id, key=record)

@@ -12,7 +12,7 @@ from gateway.jobs import Gateway
 # async, as every dependency here: FastAPI runs a plain function on a worker thread, a thread
 # hop for each request.
 async def get_gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
+    gateway: Gateway = request.state.gateway  # the app's lifespan state
     return gateway
 
 

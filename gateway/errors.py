@@ -1,32 +1,59 @@
-"""Errors leave the gateway here, once: ``{"error": {"code", "message", "retryable"}}``, or
-under ``/v1/`` (the OpenAI-compatible API) OpenAI's ``{"error": {"message", "type", "param",
-"code"}}``."""
+"""Errors leave each mounted API here, once, in that API's own shape.
+
+An app is given an ``ErrorShape`` when it is built (``install_error_handlers``): the native API
+answers ``{"error": {"code", "message", "retryable", "details"?}}``, the OpenAI-compatible one
+OpenAI's shape (``gateway/openai/errors.py``). The shape goes with the mount, not the URL, so
+moving a route between APIs is what changes its errors, and nothing else does.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
+from gateway.redis_failures import lost_redis
 from gateway.responses import JSON
-from shared.errors import (
-    GatewayError,
-    InvalidRequest,
-    MalformedBody,
-    NotFound,
-    ServiceUnavailable,
-)
-from shared.openai_format import error_object, openai_error_body, openai_status
+from shared.errors import GatewayError, InvalidRequest, MalformedBody, NotFound
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: NotFound.code, 405: "method_not_allowed"}
-OPENAI_PREFIX = "/v1/"
+
+
+class ErrorShape(Protocol):
+    """How one API writes its errors."""
+
+    def response(self, error: GatewayError) -> Response:
+        """The answer to a request that failed with ``error``."""
+        ...
+
+    def routing_response(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None
+    ) -> Response:
+        """The answer to a request no route took (404, 405)."""
+        ...
+
+
+class NativeErrors:
+    """The gateway's own shape: ``{"error": {"code", "message", "retryable", "details"?}}``."""
+
+    def response(self, error: GatewayError) -> Response:
+        return JSON(
+            {"error": error.to_dict()}, status_code=error.http_status, headers=error.headers or None
+        )
+
+    def routing_response(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None
+    ) -> Response:
+        body = {"code": code, "message": message, "retryable": False}
+        return JSON({"error": body}, status_code=status, headers=headers)
 
 
 def validation_details(exc: Any) -> list[dict[str, Any]]:
@@ -35,64 +62,41 @@ def validation_details(exc: Any) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
 
 
-def error_response(error: GatewayError, path: str = "") -> JSON:
-    """The error's answer; in OpenAI's shape for a ``path`` under ``/v1/``."""
-    if is_openai_path(path):
-        # x-should-retry: the OpenAI SDKs retry by it before they look at the status.
-        headers = {**error.headers, "x-should-retry": "true" if error.retryable else "false"}
-        return JSON(openai_error_body(error), status_code=openai_status(error), headers=headers)
-    return JSON(
-        {"error": error.to_dict()}, status_code=error.http_status, headers=error.headers or None
-    )
+def install_error_handlers(app: FastAPI, shape: ErrorShape) -> None:
+    """Every error of ``app`` answered in ``shape``: the gateway's errors, invalid requests,
+    routing errors, a lost Redis, and anything unexpected (a 500 that names no internals)."""
 
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        if exc.http_status >= 500:
+            log.warning("request failed: %s %s", exc.code, exc.message)
+        return shape.response(exc)
 
-def is_openai_path(path: str) -> bool:
-    return path.startswith(OPENAI_PREFIX)
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        details = validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return shape.response(MalformedBody("the body is not valid JSON", details=details))
+        return shape.response(InvalidRequest("the request is invalid", details=details))
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if isinstance(exc.__cause__, GatewayError):  # FastAPI wraps errors raised reading bodies
+            return shape.response(exc.__cause__)
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return shape.routing_response(exc.status_code, code, str(exc.detail), exc.headers)
 
-async def _gateway_error(request: Request, exc: Exception) -> JSON:
-    assert isinstance(exc, GatewayError)
-    if exc.http_status >= 500:
-        log.warning("request failed: %s %s", exc.code, exc.message)
-    return error_response(exc, request.url.path)
+    async def redis_failed(request: Request, exc: Exception) -> Response:
+        log.warning("Redis failed during a request", exc_info=exc)
+        return shape.response(lost_redis())
 
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return shape.response(GatewayError("the gateway failed; this is a bug"))
 
-async def _validation_error(request: Request, exc: Exception) -> JSON:
-    assert isinstance(exc, RequestValidationError)
-    details = validation_details(exc)
-    path = request.url.path
-    if any(d["type"] == "json_invalid" for d in details):
-        return error_response(MalformedBody("the body is not valid JSON", details=details), path)
-    return error_response(InvalidRequest("the request is invalid", details=details), path)
-
-
-async def _http_error(request: Request, exc: Exception) -> JSON:
-    assert isinstance(exc, HTTPException)
-    path = request.url.path
-    if isinstance(exc.__cause__, GatewayError):  # FastAPI wraps errors raised reading the body
-        return error_response(exc.__cause__, path)
-    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    if is_openai_path(path):
-        body = error_object(str(exc.detail), status=exc.status_code, code=code)
-        return JSON(body, status_code=exc.status_code, headers=exc.headers)
-    body = {"code": code, "message": str(exc.detail), "retryable": False}
-    return JSON({"error": body}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _redis_error(request: Request, exc: Exception) -> JSON:
-    log.warning("Redis failed during a request", exc_info=exc)
-    error = ServiceUnavailable("Redis is not reachable; try again shortly")
-    return error_response(error, request.url.path)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSON:
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(GatewayError("the gateway failed; this is a bug"), request.url.path)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GatewayError, _gateway_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RedisError, _redis_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HTTPException, http_error)
+    # Not every OSError: a request's own I/O (a batch file) fails with one too.
+    app.add_exception_handler(RedisError, redis_failed)
+    app.add_exception_handler(Exception, unexpected)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import error_response
+from gateway.errors import ErrorShape
 from shared.errors import RequestTooLarge
 
 
@@ -16,10 +16,16 @@ class BodySizeLimit:
     upload, which counts bytes as it streams them to storage)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[str, int | None] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        shape: ErrorShape,
+        per_path: Mapping[str, int | None] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.shape = shape
         self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -33,7 +39,7 @@ class BodySizeLimit:
         too_large = RequestTooLarge(f"the body is larger than {max_bytes} bytes")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-                await error_response(too_large, scope["path"])(scope, receive, send)
+                await self.shape.response(too_large)(scope, receive, send)
                 return
         received = 0
 

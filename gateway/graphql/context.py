@@ -39,7 +39,7 @@ def context_of(info: Info) -> RequestContext:
 
 
 def context_builder(
-    gateway_of: Callable[[], Gateway],
+    gateway_of: Callable[[HTTPConnection], Gateway],
 ) -> Callable[[HTTPConnection, Any], RequestContext]:
     """Ariadne's ``context_value``: built per operation from the connection's caller."""
 
@@ -47,7 +47,7 @@ def context_builder(
         principal = connection.scope.get(PRINCIPAL_SCOPE_KEY)
         if not isinstance(principal, Principal):  # the transports authenticate first
             raise Unauthorized("the connection is not authenticated")
-        return RequestContext(gateway_of(), principal, connection)
+        return RequestContext(gateway_of(connection), principal, connection)
 
     return build
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from ariadne import unwrap_graphql_error
 from graphql import GraphQLError, GraphQLSyntaxError
-from redis.exceptions import RedisError
 from starlette.responses import JSONResponse
 
-from shared.errors import GatewayError, QueryInvalid, QuerySyntaxError, ServiceUnavailable
+from gateway.redis_failures import translated
+from shared.errors import GatewayError, QueryInvalid, QuerySyntaxError
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def gateway_error_of(error: GraphQLError) -> GatewayError | None:
     original = unwrap_graphql_error(error)
     if isinstance(original, GatewayError):
         return original
-    if isinstance(original, RedisError | OSError):
-        return ServiceUnavailable("Redis is not reachable; try again shortly")
+    unavailable = translated(original) if original is not None else None
+    if unavailable is not None:
+        return unavailable
     if original is not None and not isinstance(original, GraphQLError):
         return INTERNAL
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ariadne.asgi import GraphQL
 from ariadne.explorer import ExplorerGraphiQL, ExplorerHttp405
 from fastapi import FastAPI
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from gateway.graphql.context import context_builder
@@ -38,8 +39,8 @@ query Hello {
 def mount_graphql(app: FastAPI, settings: Settings) -> None:
     """Serve the GraphQL API (and GraphiQL, unless ``graphql_explorer`` is off) at /graphql."""
 
-    def gateway_of() -> Gateway:  # built by the app's lifespan, after this runs
-        gateway: Gateway = app.state.gateway
+    def gateway_of(connection: HTTPConnection) -> Gateway:  # the app's lifespan state
+        gateway: Gateway = connection.state.gateway
         return gateway
 
     explorer = (

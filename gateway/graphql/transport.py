@@ -12,7 +12,6 @@ closes the socket with 4403.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -25,8 +24,7 @@ from ariadne.asgi.handlers import (
 )
 from ariadne.exceptions import HttpError
 from ariadne.types import Operation
-from redis.exceptions import RedisError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -39,13 +37,10 @@ from shared.errors import (
     Forbidden,
     GatewayError,
     MalformedBody,
-    ServiceUnavailable,
     Unauthorized,
 )
 
-log = logging.getLogger(__name__)
-
-GatewayGetter = Callable[[], Gateway]
+GatewayGetter = Callable[[HTTPConnection], Gateway]
 
 CLOSE_FORBIDDEN = 4403  # graphql-transport-ws: connection_init refused
 CLOSE_INTERNAL = 1011
@@ -61,12 +56,10 @@ class GatewayHTTPHandler(GraphQLHTTPHandler):
     async def graphql_http_server(self, request: Request) -> Response:
         try:
             request.scope[PRINCIPAL_SCOPE_KEY] = await authenticate(
-                self.gateway_of(), request.headers
+                self.gateway_of(request), request.headers
             )
         except GatewayError as error:
             return error_response(error)
-        except (RedisError, OSError):
-            return error_response(ServiceUnavailable("Redis is not reachable; try again shortly"))
         try:
             await self.extract_data_from_request(request)  # Starlette keeps the parsed body
         except HttpError as error:
@@ -80,9 +73,6 @@ async def authenticate_socket(gateway: Gateway, payload: Any) -> Principal | Gat
         return await authenticate(gateway, headers_from_payload(payload))
     except GatewayError as error:
         return error
-    except (RedisError, OSError):
-        log.warning("could not authenticate a GraphQL socket", exc_info=True)
-        return ServiceUnavailable("authentication is unavailable; try again shortly")
 
 
 async def close_refused(websocket: WebSocket, error: GatewayError) -> None:
@@ -102,7 +92,7 @@ class TransportWSHandler(GraphQLTransportWSHandler):
         self, websocket: WebSocket, message: dict[str, Any], client_context: Any
     ) -> None:
         if not client_context.connection_init_received:
-            caller = await authenticate_socket(self.gateway_of(), message.get("payload"))
+            caller = await authenticate_socket(self.gateway_of(websocket), message.get("payload"))
             if isinstance(caller, GatewayError):
                 client_context.connection_init_received = True  # stops the init timeout
                 await close_refused(websocket, caller)
@@ -127,7 +117,7 @@ class LegacyWSHandler(GraphQLWSHandler):
     async def handle_websocket_connection_init_message(
         self, websocket: WebSocket, message: dict[str, Any]
     ) -> None:
-        caller = await authenticate_socket(self.gateway_of(), message.get("payload"))
+        caller = await authenticate_socket(self.gateway_of(websocket), message.get("payload"))
         if isinstance(caller, GatewayError):
             # The legacy protocol says why in a connection_error message before the close.
             error = {"message": caller.message, "extensions": extensions_of(caller)}

@@ -25,7 +25,7 @@ from shared.openai_format import (
     stream_mode_of,
 )
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(tags=["openai"])
 
 # What the SDK's extra_body / extra_headers may add; see shared/openai_format.
 OpenAIBody = Annotated[

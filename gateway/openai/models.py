@@ -11,7 +11,7 @@ from gateway.deps import GatewayDep
 from shared.errors import ModelNotFound
 from shared.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(tags=["openai"])
 
 # Models come from the configuration, which has no dates; a fixed value keeps every gateway
 # instance answering the same.

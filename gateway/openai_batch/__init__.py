@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from gateway.openai_batch.batches import router as batches_router
 from gateway.openai_batch.files import router as files_router
 from gateway.openai_batch.native import NATIVE_PATH
 from gateway.openai_batch.native import router as native_router
 
-router = APIRouter()
-for _part in (files_router, batches_router, native_router):
-    router.include_router(_part)
-
+# The upload route caps the file itself, as it streams it to storage.
 FILES_PATH = "/v1/files"
 
-__all__ = ["FILES_PATH", "NATIVE_PATH", "router"]
+__all__ = ["FILES_PATH", "NATIVE_PATH", "batches_router", "files_router", "native_router"]

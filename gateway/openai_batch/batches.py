@@ -12,7 +12,7 @@ from gateway.openai_batch.service import BatchApiDep
 from gateway.responses import JSON
 from shared.batch.models import list_object
 
-router = APIRouter(prefix="/v1/batches", tags=["batches"])
+router = APIRouter(prefix="/batches", tags=["batches"])
 
 
 class CreateBatch(BaseModel):

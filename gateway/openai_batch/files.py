@@ -15,7 +15,7 @@ from gateway.responses import JSON
 from shared.batch.models import FilePurpose, FileRecord, list_object, new_file_id
 from shared.errors import Conflict, FileNotFound, FileTooLarge, InvalidRequest
 
-router = APIRouter(prefix="/v1/files", tags=["batches"])
+router = APIRouter(prefix="/files", tags=["batches"])
 
 
 @router.post("", summary="Upload a JSONL file of batch requests (multipart, purpose=batch)")

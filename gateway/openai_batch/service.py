@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from celery import Celery
 from fastapi import Depends, Request
 
-from gateway.deps import GatewayDep
+from gateway.jobs import Gateway
 from shared.batch.config import window_seconds
 from shared.batch.files import FileStore
 from shared.batch.models import ENDPOINT, Batch, BatchSpec, new_batch_id
@@ -121,21 +121,21 @@ def check_metadata(metadata: dict[str, Any] | None) -> dict[str, str] | None:
     return {key: str(value) for key, value in metadata.items()}
 
 
-async def get_batch_api(request: Request, gateway: GatewayDep) -> BatchApi:
-    """One BatchApi per app, made on first use from the gateway's resources."""
-    state = request.app.state
-    api: BatchApi | None = getattr(state, "batch_api", None)
-    if api is None:
-        settings = gateway.settings
-        storage = LocalDirectoryStorage(settings.batch.storage_dir)
-        api = BatchApi(
-            settings=settings,
-            storage=storage,
-            files=FileStore(gateway.redis, settings.keys, storage),
-            batches=BatchStore(gateway.redis, settings.keys),
-            celery=gateway.celery,
-        )
-        state.batch_api = api
+def build_batch_api(gateway: Gateway) -> BatchApi:
+    """The Batch API's resources, from the gateway's (made once, at start)."""
+    settings = gateway.settings
+    storage = LocalDirectoryStorage(settings.batch.storage_dir)
+    return BatchApi(
+        settings=settings,
+        storage=storage,
+        files=FileStore(gateway.redis, settings.keys, storage),
+        batches=BatchStore(gateway.redis, settings.keys),
+        celery=gateway.celery,
+    )
+
+
+async def get_batch_api(request: Request) -> BatchApi:
+    api: BatchApi = request.state.batch_api
     return api
 
 
