@@ -30,6 +30,7 @@ from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
+from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
 from shared.redis_client import connect_redis
@@ -90,6 +91,7 @@ def build_gateway(settings: Settings) -> Gateway:
     """The resources every request shares, made once per process."""
     redis = connect_redis(settings)
     celery = create_celery(settings)
+    health = ProviderHealth(redis, settings.keys, settings.circuit)
     return Gateway(
         settings=settings,
         redis=redis,
@@ -97,10 +99,10 @@ def build_gateway(settings: Settings) -> Gateway:
         hub=EventHub(Redis.from_url(settings.redis_url), settings.keys),
         celery=celery,
         publisher=TaskPublisher.for_settings(celery, settings, redis),
-        health=ProviderHealth(redis, settings.keys, settings.circuit),
         api_keys=KeyStore(redis, settings.keys),
         limiter=RateLimiter(redis, settings.keys),
         accounting=Accounting(redis, settings.keys),
         cache=ResponseCache(redis, settings.keys),
         metrics=GatewayMetrics(),
+        catalog=ProviderCatalog(settings, health, redis),
     )

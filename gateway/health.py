@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from gateway.jobs import Gateway
-from gateway.routes.providers import provider_report
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -35,7 +34,7 @@ async def health_report(gateway: Gateway, *, with_providers: bool = True) -> dic
 
 async def provider_health(gateway: Gateway) -> dict[str, str]:
     reports = await asyncio.gather(
-        *(provider_report(gateway, name) for name in gateway.settings.providers)
+        *(gateway.catalog.report(name) for name in gateway.settings.providers)
     )
     return {report["name"]: report["health"] for report in reports}
 

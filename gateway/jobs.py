@@ -22,7 +22,7 @@ from shared.events import ErrorEvent
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import CancelOutcome, JobStore
 from shared.limits import RateLimiter
-from shared.provider_health import ProviderHealth
+from shared.provider_catalog import ProviderCatalog
 from shared.queue import TaskPublisher
 from shared.routing import plan_route
 from shared.settings import Settings
@@ -42,12 +42,12 @@ class Gateway:
     hub: EventHub
     celery: Celery
     publisher: TaskPublisher
-    health: ProviderHealth
     api_keys: KeyStore
     limiter: RateLimiter
     accounting: Accounting
     cache: ResponseCache
     metrics: GatewayMetrics
+    catalog: ProviderCatalog
 
     def new_spec(
         self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None

@@ -83,8 +83,14 @@ class RedisKeys:
         return f"{self.prefix}:pstats:{provider}:{minute}"
 
     def provider_models(self, provider: str) -> str:
-        """JSON list of the model ids the provider's /models returned. TTL: models_cache_ttl_s."""
+        """JSON of what the provider's /models returned (model ids, or why there are none) when
+        a worker last asked. TTL: models_cache_ttl_s."""
         return f"{self.prefix}:pmodels:{provider}"
+
+    def provider_models_refresh(self, provider: str) -> str:
+        """The worker that lists the provider's models this round (SET NX). TTL: half of
+        models_cache_ttl_s, so the list is renewed before it expires."""
+        return f"{self.prefix}:pmodels-refresh:{provider}"
 
     def cache_entry(self, namespace: str, digest: str) -> str:
         """JSON of one cached answer (its events, result and usage). TTL: the cache's ttl_s,

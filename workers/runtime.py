@@ -17,11 +17,13 @@ from redis.asyncio import Redis
 from shared.accounting import Accounting
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
+from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
 from workers.batch.service import BatchService
 from workers.cancel import CancelRegistry
+from workers.catalog import keep_listing
 from workers.control import Handler, listen_for_control
 from workers.providers.registry import ProviderPool
 from workers.runner import JobRunner
@@ -111,9 +113,11 @@ class WorkerRuntime:
         control = listen_for_control(
             self._redis, handlers, on_subscribed=health.sync_view, on_lost=health.forget_view
         )
+        catalog = ProviderCatalog(settings, health, self._redis)
         self._background = [
             asyncio.create_task(control),
             asyncio.create_task(self._maintain(store, cancels, health)),
+            asyncio.create_task(keep_listing(catalog, self._providers, self.worker_id)),
         ]
         if settings.batch.queue in self.queues:
             self._batches = BatchService.build(settings, store, self._runner, self.worker_id)

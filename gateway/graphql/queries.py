@@ -13,7 +13,6 @@ from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import completion_response, job_output
 from gateway.graphql.running import admitted
 from gateway.health import health_report
-from gateway.routes.providers import configured_models, provider_report
 from gateway.session import client_gone
 from shared.errors import JobCancelled, ProviderNotFound
 
@@ -49,7 +48,7 @@ def resolve_list_models(_: None, info: Info, provider: str) -> list[str]:
     gateway = context_of(info).gateway
     if provider not in gateway.settings.providers:
         raise ProviderNotFound(f"no provider {provider!r}; listProviders lists them")
-    return configured_models(gateway, provider)
+    return gateway.catalog.configured_models(provider)
 
 
 @query.field("models")
@@ -71,7 +70,7 @@ def resolve_models(_: None, info: Info) -> list[dict[str, Any]]:
 async def resolve_providers(_: None, info: Info) -> list[dict[str, Any]]:
     gateway = context_of(info).gateway
     names = list(gateway.settings.providers)
-    return list(await asyncio.gather(*(provider_report(gateway, name) for name in names)))
+    return list(await asyncio.gather(*(gateway.catalog.report(name) for name in names)))
 
 
 @query.field("health")
