@@ -17,3 +17,24 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+# No envvar here: LLM_GATEWAY_URL and LLM_GATEWAY_ADMIN_KEY are read with the other settings.
+GatewayUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="the gateway's base URL [default: $LLM_GATEWAY_URL, else the running `up`]",
+        show_default=False,
+    ),
+]
+AdminKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--admin-key",
+        help="the admin key [default: $LLM_GATEWAY_ADMIN_KEY, else the running `up`'s]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="print the gateway's JSON answer instead of a table")
+]
