@@ -9,11 +9,10 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from gateway.cli.errors import CliError, ExitCode
+from gateway.cli.options import settings_from
 from gateway.cli.target import Target, find_gateway
-from shared.settings import load_settings
 
 # Short enough that a gateway that is gone is reported quickly; long enough for a usage report
 # over many days on a loaded Redis.
@@ -129,13 +128,5 @@ def _details(details: Any) -> str:
 
 def open_admin(config: Path | None, url: str | None, admin_key: str | None) -> AdminClient:
     """The client of the gateway these options, the settings or a running ``up`` name."""
-    try:
-        settings = load_settings(config)
-    except FileNotFoundError as error:
-        raise CliError(str(error), ExitCode.USAGE) from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = f"the settings are invalid: {where}: {first['msg']}"
-        raise CliError(message, ExitCode.USAGE) from None
+    settings = settings_from(config)
     return AdminClient(find_gateway(settings, url=url, admin_key=admin_key))

@@ -22,6 +22,7 @@ from rich.console import Console
 from gateway.cli.children import Child, spawn, stop_children, wait_until_healthy
 from gateway.cli.dev_access import DevAccess, dev_access
 from gateway.cli.errors import CliError, ExitCode
+from gateway.cli.options import settings_from
 from gateway.cli.redis_server import free_port, redis_for_up
 from gateway.cli.state_file import (
     DATA_DIR_STATE,
@@ -33,7 +34,7 @@ from gateway.cli.state_file import (
     write_state,
 )
 from gateway.cli.up_banner import print_banner
-from shared.settings import Settings, load_settings
+from shared.settings import Settings
 
 
 def run_up(
@@ -54,7 +55,7 @@ def run_up(
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    settings = load_settings(config)
+    settings = settings_from(config)
     data_dir = data_dir.resolve() if data_dir is not None else None
     previous = _previous_run(data_dir)
     other = _another_up(settings.up_state_file, console)
