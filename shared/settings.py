@@ -31,6 +31,13 @@ from shared.keys import RedisKeys
 CONFIG_ENV_VAR = "LLM_GATEWAY_CONFIG"
 
 
+def default_up_state_file() -> Path:
+    """Where ``llm-gateway up`` says where it runs: under ``$XDG_STATE_HOME`` (XDG's place for
+    state that outlives a run but is no user data), else ``~/.local/state``."""
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "llm-gateway" / "up.json"
+
+
 class Settings(BaseSettings):
     """Everything the gateway, the workers and the CLI are configured by.
 
@@ -69,6 +76,19 @@ class Settings(BaseSettings):
     # Access
     auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
     admin_key: SecretStr | None = Field(None, description="LLM_GATEWAY_ADMIN_KEY; manages keys")
+
+    # Command line: the gateway that `keys`, `usage` and `cache` manage over HTTP. Unset, they
+    # look for a running `llm-gateway up` in its state file, never at a guessed address.
+    gateway_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("gateway_url", "LLM_GATEWAY_URL"),
+        description="base URL of the gateway the CLI manages (LLM_GATEWAY_URL)",
+    )
+    up_state_file: Path = Field(
+        default_factory=default_up_state_file,
+        validation_alias=AliasChoices("up_state_file", "LLM_GATEWAY_UP_STATE_FILE"),
+        description="where `up` writes its URL and keys (0600) and the CLI finds them",
+    )
 
     # Gateway
     keepalive_interval_s: float = Field(15.0, gt=0)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+import warnings
 
 from celery import Celery
+from celery.exceptions import SecurityWarning
 
 from shared.queue import RUN_BATCH_TASK, RUN_JOB_TASK, create_celery
 from shared.settings import Settings
@@ -32,8 +34,12 @@ def run_worker(
     queues: list[str] | None = None,
     concurrency: int | None = None,
     loglevel: str = "INFO",
+    quiet: bool = False,
 ) -> int:
-    """Consume until told to stop; returns the exit code."""
+    """Consume until told to stop; returns the exit code. ``quiet``: no banner, and no
+    warning about running as root (containers and ``up`` often do; tasks take JSON only)."""
+    if quiet:
+        warnings.filterwarnings("ignore", category=SecurityWarning)
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
@@ -53,6 +59,7 @@ def run_worker(
             loglevel=loglevel,
             without_mingle=True,
             without_gossip=True,
+            quiet=quiet,
         )
         worker.start()
         return int(worker.exitcode or 0)

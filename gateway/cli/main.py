@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from gateway.cli.admin import cache_app, keys_app, usage
 from gateway.cli.batch import batch_app
+from gateway.cli.cache import cache_app
+from gateway.cli.errors import CliError
+from gateway.cli.keys import keys_app
 from gateway.cli.options import ConfigOption
+from gateway.cli.usage import usage
 from shared.settings import load_settings
 
-app = typer.Typer(help="A queue-backed LLM gateway.", no_args_is_help=True, add_completion=False)
+# A bug's traceback, yes, but without local variables: they hold admin and API keys.
+app = typer.Typer(
+    help="A queue-backed LLM gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 
 
 @app.command()
@@ -22,11 +33,28 @@ def up(
     port: Annotated[int, typer.Option(help="port of the gateway")] = 8000,
     config: ConfigOption = None,
     flower: Annotated[bool, typer.Option(help="start Flower too, when installed")] = True,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            file_okay=False,
+            help="keep Redis, the keys and batch files here across restarts",
+        ),
+    ] = None,
 ) -> None:
     """Run Redis (unless REDIS_URL is set), the gateway, a worker and Flower, until Ctrl-C."""
     from gateway.cli.up import run_up
 
-    raise typer.Exit(run_up(host=host, port=port, config=config, flower=flower, console=Console()))
+    raise typer.Exit(
+        run_up(
+            host=host,
+            port=port,
+            config=config,
+            flower=flower,
+            data_dir=data_dir,
+            console=Console(),
+        )
+    )
 
 
 @app.command()
@@ -66,6 +94,9 @@ def worker(
         int | None, typer.Option(help="jobs at once (default from settings)")
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="no start-up banner, no warning about running as root")
+    ] = False,
 ) -> None:
     """Run one worker process: a Celery consumer whose jobs share one event loop."""
     from workers.main import run_worker
@@ -80,6 +111,7 @@ def worker(
             queues=queues.split(",") if queues else None,
             concurrency=concurrency,
             loglevel=loglevel,
+            quiet=quiet,
         )
     )
 
@@ -99,7 +131,11 @@ app.command("usage")(usage)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except CliError as error:
+        typer.echo(f"llm-gateway: {error.message}", err=True)
+        sys.exit(int(error.exit_code))
 
 
 if __name__ == "__main__":

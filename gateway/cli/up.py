@@ -1,92 +1,51 @@
 """``llm-gateway up``: Redis, the gateway, a worker, a batch worker and Flower as child processes,
-one command."""
+one command.
+
+Once the gateway is healthy, ``up`` writes a state file (its URL and keys, 0600) by which the
+command line finds it, and removes it when it stops. With ``--data-dir`` everything a restart
+should find again lives there: Redis's append-only file, the batch files, and a copy of the
+state file, whose keys the next ``up`` in that directory reuses.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import os
-import secrets
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-from redis.asyncio import Redis
 from rich.console import Console
 
-from gateway.cli.redis_server import EmbeddedRedis, free_port, start_embedded_redis
-from shared.apikeys import KeySettings, KeyStore
-from shared.settings import Settings, load_settings
-
-STOP_TIMEOUT_S = 15.0
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-
-
-def spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
-    # Its own session: Ctrl-C reaches only `up`, which then stops the children in order.
-    process = subprocess.Popen(args, env=env, start_new_session=True)
-    return Child(name, process)
-
-
-def stop_children(children: list[Child], console: Console) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for child in children:
-        try:
-            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            console.print(f"[yellow]{child.name} did not stop in time; killing it[/]")
-            child.process.kill()
-            child.process.wait()
+from gateway.cli.children import Child, spawn, stop_children, wait_until_healthy
+from gateway.cli.dev_access import DevAccess, dev_access
+from gateway.cli.errors import CliError, ExitCode
+from gateway.cli.options import settings_from
+from gateway.cli.redis_server import free_port, redis_for_up
+from gateway.cli.state_file import (
+    DATA_DIR_STATE,
+    RedisInfo,
+    UpState,
+    mark_stopped,
+    read_state,
+    remove_if_ours,
+    write_state,
+)
+from gateway.cli.up_banner import print_banner
+from shared.settings import Settings
 
 
-def wait_until_healthy(url: str, children: list[Child], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(child.process.poll() is not None for child in children):
-            return False
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/api/v1/health/ready", timeout=2).status_code == 200:
-                return True
-        time.sleep(0.2)
-    return False
-
-
-@contextlib.contextmanager
-def redis_for_up(console: Console) -> Iterator[str]:
-    given = os.environ.get("REDIS_URL") or os.environ.get("LLM_GATEWAY_REDIS_URL")
-    if given:
-        console.print(f"Redis: {given} (from the environment)")
-        yield given
-        return
-    embedded: EmbeddedRedis = start_embedded_redis()
-    if embedded.kind == "fakeredis":
-        console.print(
-            "[yellow]No redis-server on the PATH: using an in-process fakeredis server. "
-            "This is for trying the gateway out only; install Redis or set REDIS_URL.[/]"
-        )
-    else:
-        console.print(f"Redis: private redis-server at {embedded.url}")
-    try:
-        yield embedded.url
-    finally:
-        embedded.stop()
-
-
-def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: Console) -> int:
+def run_up(
+    *,
+    host: str,
+    port: int,
+    config: Path | None,
+    flower: bool,
+    data_dir: Path | None,
+    console: Console,
+) -> int:
     """Run everything until Ctrl-C (or a child dies); returns the exit code."""
     stopping = False
 
@@ -96,54 +55,33 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    with redis_for_up(console) as redis_url:
-        env = {**os.environ, "REDIS_URL": redis_url}
-        if config is not None:
-            env["LLM_GATEWAY_CONFIG"] = str(config.resolve())
-        settings = load_settings(config, redis_url=redis_url)
-        access = None
-        if settings.auth_enabled:
-            access = DevAccess.create(settings, env.get("LLM_GATEWAY_ADMIN_KEY"))
-            env["LLM_GATEWAY_ADMIN_KEY"] = access.admin_key
-        cli = [sys.executable, "-m", "gateway.cli.main"]
-        children = [
-            spawn("gateway", [*cli, "gateway", "--host", host, "--port", str(port)], env),
-            spawn("worker", [*cli, "worker", "--loglevel", "WARNING"], env),
-            # Batches run on their own queue and process, apart from interactive jobs.
-            spawn(
-                "batch-worker",
-                [*cli, "worker", "--queues", settings.batch.queue, "--loglevel", "WARNING"],
-                env,
-            ),
-        ]
-        flower_url = None
-        if flower and importlib.util.find_spec("flower") is not None:
-            flower_port = free_port(host)
-            children.append(
-                spawn(
-                    "flower",
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "--broker",
-                        redis_url,
-                        "flower",
-                        f"--address={host}",
-                        f"--port={flower_port}",
-                        "--logging=warning",
-                    ],
-                    env,
-                )
-            )
-            flower_url = f"http://{host}:{flower_port}"
+    settings = settings_from(config)
+    data_dir = data_dir.resolve() if data_dir is not None else None
+    previous = _previous_run(data_dir)
+    other = _another_up(settings.up_state_file, console)
+    with redis_for_up(settings, data_dir, console) as redis:
+        settings = settings.model_copy(update={"redis_url": redis.url})
+        access = dev_access(settings, previous) if settings.auth_enabled else None
+        env = _child_env(settings, config, data_dir, access)
+        children, flower_url = _start_children(settings, host, port, flower, env)
         base_url = f"http://{host}:{port}"
+        state = None
         try:
             if not wait_until_healthy(base_url, children, timeout_s=60):
                 if not stopping:
                     console.print("[red]The gateway did not become healthy; stopping.[/]")
                 return 1
-            print_banner(console, base_url, flower_url, access)
+            state = _state(base_url, flower_url, access, redis, data_dir)
+            _publish(settings, state, console)
+            print_banner(
+                console,
+                base_url=base_url,
+                flower_url=flower_url,
+                access=access,
+                redis=redis,
+                state_file=settings.up_state_file,
+                data_dir=data_dir,
+            )
             while not stopping and all(c.process.poll() is None for c in children):
                 time.sleep(0.2)
             if not stopping:
@@ -153,50 +91,122 @@ def run_up(*, host: str, port: int, config: Path | None, flower: bool, console: 
             console.print("Stopping…")
             return 0
         finally:
+            # Withdrawn before the children stop, so the CLI says "stopped", not "refused".
+            if state is not None:
+                _withdraw(settings, state, other)
             stop_children(children, console)
 
 
-@dataclass(frozen=True)
-class DevAccess:
-    """The keys a local run hands out: the admin key, and a client key to try things with."""
-
-    admin_key: str
-    dev_key: str
-    admin_key_generated: bool
-
-    @classmethod
-    def create(cls, settings: Settings, admin_key: str | None) -> DevAccess:
-        async def new_dev_key() -> str:
-            redis = Redis.from_url(settings.redis_url)
-            try:
-                store = KeyStore(redis, settings.keys)
-                _, plaintext = await store.create(KeySettings(name="development (llm-gateway up)"))
-                return plaintext
-            finally:
-                await redis.aclose()
-
-        generated = admin_key is None
-        return cls(admin_key or secrets.token_urlsafe(24), asyncio.run(new_dev_key()), generated)
+def _previous_run(data_dir: Path | None) -> UpState | None:
+    """The last run in this data dir, whose keys this one keeps; refuses a dir in use."""
+    if data_dir is None:
+        return None
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    previous = read_state(data_dir / DATA_DIR_STATE)
+    if previous is not None and previous.running:
+        raise CliError(
+            f"{data_dir} is in use by {previous.describe()}; stop it first", ExitCode.USAGE
+        )
+    return previous
 
 
-def print_banner(
-    console: Console, base_url: str, flower_url: str | None, access: DevAccess | None
-) -> None:
-    console.print(f"\n[bold green]llm-gateway is up[/] at {base_url}")
-    console.print(f"  API docs:  {base_url}/docs")
-    console.print(f"  Health:    {base_url}/api/v1/health/ready")
-    console.print(f"  OpenAI:    {base_url}/v1  (base_url for OpenAI SDKs; Batch API too)")
-    console.print(f"  GraphQL:   {base_url}/graphql")
-    if flower_url:
-        console.print(f"  Flower:    {flower_url}")
-    auth = ""
-    if access is not None:
-        console.print(f"\n  API key (development): {access.dev_key}")
-        if access.admin_key_generated:
-            console.print(f"  Admin key (this run):  {access.admin_key}")
-        auth = f" -H 'Authorization: Bearer {access.dev_key}'"
-    console.print("\nTry it:")
+def _another_up(state_file: Path, console: Console) -> UpState | None:
+    """The ``up`` that runs already, whose state file this one takes over while it runs."""
+    try:
+        other = read_state(state_file)
+    except CliError:
+        return None  # overwritten once this one is up
+    if other is None or not other.running:
+        return None
     console.print(
-        f"  curl -N{auth} '{base_url}/api/v1/llm/complete/stream?prompt=Hello'", soft_wrap=True
+        f"[yellow]{other.describe()} runs too; the command line finds this one while it runs "
+        f"(LLM_GATEWAY_URL={other.url} reaches the other).[/]"
     )
-    console.print("\nCtrl-C stops everything.\n")
+    return other
+
+
+def _child_env(
+    settings: Settings, config: Path | None, data_dir: Path | None, access: DevAccess | None
+) -> dict[str, str]:
+    # Secrets go to the children in their environment, never on their command lines.
+    env = {**os.environ, "REDIS_URL": settings.redis_url}
+    env.pop("LLM_GATEWAY_REDIS_URL", None)  # it would win over REDIS_URL in the children
+    if config is not None:
+        env["LLM_GATEWAY_CONFIG"] = str(config.resolve())
+    if data_dir is not None:
+        env["LLM_GATEWAY_BATCH__STORAGE_DIR"] = str(data_dir / "files")
+    if access is not None:
+        env["LLM_GATEWAY_ADMIN_KEY"] = access.admin_key
+    return env
+
+
+def _start_children(
+    settings: Settings, host: str, port: int, flower: bool, env: dict[str, str]
+) -> tuple[list[Child], str | None]:
+    cli = [sys.executable, "-m", "gateway.cli.main"]
+    worker = [*cli, "worker", "--loglevel", "WARNING", "--quiet"]
+    children = [
+        spawn("gateway", [*cli, "gateway", "--host", host, "--port", str(port)], env),
+        spawn("worker", worker, env, quiet_stdout=True),
+        # Batches run on their own queue and process, apart from interactive jobs.
+        spawn("batch-worker", [*worker, "--queues", settings.batch.queue], env, quiet_stdout=True),
+    ]
+    if not flower or importlib.util.find_spec("flower") is None:
+        return children, None
+    flower_port = free_port(host)
+    # The broker in the environment: a broker URL may carry a password.
+    flower_env = {**env, "CELERY_BROKER_URL": settings.celery_broker_url}
+    flower_args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "flower",
+        f"--address={host}",
+        f"--port={flower_port}",
+        # At warning, Flower reports every worker that has not answered its first inspection.
+        "--logging=error",
+    ]
+    children.append(spawn("flower", flower_args, flower_env, quiet_stdout=True))
+    return children, f"http://{host}:{flower_port}"
+
+
+def _state(
+    base_url: str,
+    flower_url: str | None,
+    access: DevAccess | None,
+    redis: RedisInfo,
+    data_dir: Path | None,
+) -> UpState:
+    return UpState(
+        pid=os.getpid(),
+        url=base_url,
+        admin_key=access.admin_key if access else None,
+        dev_key=access.dev_key if access else None,
+        redis=redis,
+        data_dir=str(data_dir) if data_dir is not None else None,
+        flower_url=flower_url,
+        started_at=time.time(),
+    )
+
+
+def _publish(settings: Settings, state: UpState, console: Console) -> None:
+    if state.data_dir is not None:
+        # Not optional: the next run in this data dir takes its keys from here.
+        write_state(Path(state.data_dir) / DATA_DIR_STATE, state)
+    try:
+        write_state(settings.up_state_file, state)
+    except OSError as error:
+        console.print(
+            f"[yellow]Cannot write the state file {settings.up_state_file} ({error.strerror}): "
+            f"the command line needs LLM_GATEWAY_URL={state.url} to find this gateway.[/]"
+        )
+
+
+def _withdraw(settings: Settings, state: UpState, other: UpState | None) -> None:
+    if state.data_dir is not None:
+        mark_stopped(Path(state.data_dir) / DATA_DIR_STATE, state)
+    removed = remove_if_ours(settings.up_state_file, state.pid)
+    if removed and other is not None and other.running:
+        # The one that ran before this one is found again.
+        with contextlib.suppress(OSError):
+            write_state(settings.up_state_file, other)

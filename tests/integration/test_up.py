@@ -2,77 +2,52 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
+import stat
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from httpx_sse import connect_sse
 
-from gateway.cli.redis_server import free_port
 from tests.helpers import content_of
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_healthy(base_url: str, process: subprocess.Popen[str], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "llm-gateway up exited early"
-        try:
-            if httpx.get(f"{base_url}/api/v1/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("llm-gateway up never became healthy")
+from tests.up_helpers import Up, clean_env
 
 
 @pytest.mark.parametrize("redis_kind", ["redis-server", "fakeredis"])
 def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
     redis_kind: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "LLM_GATEWAY"))}
+    env = clean_env(tmp_path)
     if redis_kind == "fakeredis":  # a machine without redis-server
         env["PATH"] = str(Path(sys.executable).parent)
-    port = free_port()
-    log = (tmp_path / "up.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "up", "--port", str(port), "--no-flower"],
-        cwd=ROOT,
-        env={**env, "COLUMNS": "200"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    up = Up(tmp_path, ["--no-flower"], env)
     try:
-        wait_healthy(base_url, process)
-        children = psutil.Process(process.pid).children(recursive=True)
+        output = up.start()
+        children = up.children()
         assert len(children) >= 2  # gateway and worker (and redis-server when on the PATH)
 
-        output, found = "", None
-        deadline = time.monotonic() + 15  # `up` prints its banner once it sees the gateway up
-        while found is None and time.monotonic() < deadline:
-            log.seek(0)
-            output = log.read()
-            found = re.search(r"API key \(development\): (lgw-\S+)", output)
-            time.sleep(0.1)
-        assert found, output
-        dev_key = found.group(1)
+        dev_key = up.dev_key()
         auth = f"-H 'Authorization: Bearer {dev_key}'"
-        assert f"curl -N {auth} '{base_url}/api/v1/llm/complete/stream?prompt=Hello'" in output
-        assert httpx.get(f"{base_url}/api/v1/llm/models", timeout=5).status_code == 401
+        assert f"curl -N {auth} '{up.base_url}/api/v1/llm/complete/stream?prompt=Hello'" in output
+        assert httpx.get(f"{up.base_url}/api/v1/llm/models", timeout=5).status_code == 401
 
-        headers = {"Authorization": f"Bearer {dev_key}"}
+        # It says where its Redis and its state file are, and nothing of its children's.
+        if redis_kind == "fakeredis":
+            assert re.search(r"fakeredis.*trying", output, re.S)
+            assert re.search(r"Redis: +redis://127\.0\.0\.1:\d+/0 +\(in-process fakeredis", output)
+        else:
+            assert re.search(r"Redis: +redis://127\.0\.0\.1:\d+/0 +\(private redis-server", output)
+        assert f"State:     {up.state_file}" in output
+        for noise in ("SecurityWarning", "superuser", "-------------- llm-worker", "[queues]"):
+            assert noise not in output
+        state = up.state()
+        assert (state["url"], state["dev_key"]) == (up.base_url, dev_key)
+        assert stat.S_IMODE(up.state_file.stat().st_mode) == 0o600
+
         with (
-            httpx.Client(base_url=base_url, timeout=30, headers=headers) as client,
+            up.client(dev_key) as client,
             connect_sse(
                 client, "GET", "/api/v1/llm/complete/stream", params={"prompt": "Hello there"}
             ) as source,
@@ -81,15 +56,10 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         assert events[-1].event == "done"
         assert "demo provider" in content_of(events)
         assert content_of(events).endswith("You said: Hello there")
-        if redis_kind == "fakeredis":
-            assert re.search(r"fakeredis.*trying", output, re.S)
 
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        assert up.stop() == 0
         assert not [c for c in children if c.is_running() and c.status() != "zombie"]
+        assert not up.state_file.exists()  # withdrawn: the CLI finds no gateway that is gone
+        assert "Warm shutdown" not in up.output()
     finally:
-        if process.poll() is None:  # a failed run: its children are in sessions of their own
-            for child in psutil.Process(process.pid).children(recursive=True):
-                child.kill()
-            process.kill()
-        log.close()
+        up.kill()
