@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -23,6 +24,26 @@ MAX_EXTRA_BODY_BYTES = 16_384
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+@dataclass(frozen=True, slots=True)
+class FrontEnds:
+    """Where a ChatRequest field may be given, beside the native JSON body (which takes every
+    field): a query parameter of the native GET stream (same name), a field of GraphQL's
+    ``CompletionOptionsInput`` and of OpenAI's chat completion body, under these names. Each
+    front end derives its fields from these declarations; only ``messages`` is parsed by each
+    front end itself."""
+
+    query: bool = False
+    graphql: str | None = None
+    openai: str | None = None
+
+
+FrontEnd = Literal["query", "graphql", "openai"]
+
+
+def _everywhere(graphql: str, openai: str | None = None, *, query: bool = True) -> FrontEnds:
+    return FrontEnds(query=query, graphql=graphql, openai=openai)
 
 
 class ChatMessage(BaseModel):
@@ -73,26 +94,41 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    model: str | None = Field(None, min_length=1, max_length=256)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, ge=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
-    stop: StopSequence | list[StopSequence] | None = None
-    presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
-    frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
-    seed: int | None = None
-    user: str | None = Field(None, max_length=256)
-    timeout_s: float | None = Field(None, gt=0, description="job deadline, capped by the server")
-    provider: str | None = Field(
+    model: Annotated[str | None, _everywhere("model", "model")] = Field(
+        None, min_length=1, max_length=256
+    )
+    temperature: Annotated[float | None, _everywhere("temperature", "temperature")] = Field(
+        None, ge=0.0, le=2.0
+    )
+    top_p: Annotated[float | None, _everywhere("topP", "top_p")] = Field(None, ge=0.0, le=1.0)
+    max_tokens: Annotated[int | None, _everywhere("maxTokens", "max_tokens")] = Field(
+        None, ge=1, le=1_000_000
+    )
+    stop: Annotated[StopSequence | list[StopSequence] | None, _everywhere("stop", "stop")] = None
+    presence_penalty: Annotated[
+        float | None, _everywhere("presencePenalty", "presence_penalty")
+    ] = Field(None, ge=-2.0, le=2.0)
+    frequency_penalty: Annotated[
+        float | None, _everywhere("frequencyPenalty", "frequency_penalty")
+    ] = Field(None, ge=-2.0, le=2.0)
+    seed: Annotated[int | None, _everywhere("seed", "seed")] = None
+    user: Annotated[str | None, _everywhere("user", "user")] = Field(None, max_length=256)
+    timeout_s: Annotated[float | None, _everywhere("timeoutS", "timeout_s")] = Field(
+        None, gt=0, description="job deadline, capped by the server"
+    )
+    provider: Annotated[str | None, _everywhere("provider", "provider")] = Field(
         None, min_length=1, max_length=128, description="serve only from this provider"
     )
-    models: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] | None = Field(
-        None, max_length=MAX_FALLBACK_MODELS, description="models to fall back to, in order"
+    models: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] | None,
+        _everywhere("fallbackModels", "fallback_models"),
+    ] = Field(None, max_length=MAX_FALLBACK_MODELS, description="models to fall back to, in order")
+    extra_body: Annotated[
+        dict[str, Any] | None, _everywhere("extraBody", "extra_body", query=False)
+    ] = Field(None, description="fields passed to the upstream request as they are")
+    cache: Annotated[CacheControl | None, _everywhere("cache", "cache", query=False)] = Field(
+        None, description="response cache control"
     )
-    extra_body: dict[str, Any] | None = Field(
-        None, description="fields passed to the upstream request as they are"
-    )
-    cache: CacheControl | None = Field(None, description="response cache control")
 
     @model_validator(mode="after")
     def _check_sizes(self) -> ChatRequest:
@@ -111,3 +147,19 @@ class ChatRequest(BaseModel):
             exclude_none=True,
             mode="json",
         )
+
+
+def front_end_fields(front_end: FrontEnd) -> dict[str, str]:
+    """ChatRequest field name -> its name in ``front_end``, for every field it takes."""
+    names: dict[str, str] = {}
+    for name, info in ChatRequest.model_fields.items():
+        declared = next((m for m in info.metadata if isinstance(m, FrontEnds)), None)
+        if declared is None:
+            continue
+        if front_end == "query" and declared.query:
+            names[name] = name
+        elif front_end == "graphql" and declared.graphql is not None:
+            names[name] = declared.graphql
+        elif front_end == "openai" and declared.openai is not None:
+            names[name] = declared.openai
+    return names

@@ -14,28 +14,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.errors import validation_details
-from shared.chat import ChatRequest
+from shared.chat import ChatRequest, front_end_fields
 from shared.errors import InvalidRequest
 
 STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
-# Options that are ChatRequest fields under the same (snake_case) name.
-PASSED_OPTIONS = (
-    "model",
-    "provider",
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "presence_penalty",
-    "frequency_penalty",
-    "seed",
-    "user",
-    "timeout_s",
-    "extra_body",
-)
-# ChatRequest field → its name in CompletionOptionsInput, where they differ beyond the case.
-RENAMED = {"models": "fallbackModels"}
+# ChatRequest field -> its CompletionOptionsInput name (resolvers get it in snake_case).
+OPTIONS = front_end_fields("graphql")
+# Input objects arrive with their unset fields as nulls, which ChatRequest would refuse.
+NESTED_INPUTS = ("cache",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +38,11 @@ def completion_input(
 ) -> CompletionInput:
     """Validate ``messages`` and ``options``; raises InvalidRequest."""
     options = options or {}
-    body: dict[str, Any] = {
-        "messages": [_without_nulls(message) for message in messages],
-        **{name: options[name] for name in PASSED_OPTIONS if options.get(name) is not None},
-    }
-    if options.get("fallback_models") is not None:
-        body["models"] = options["fallback_models"]
-    if options.get("cache") is not None:
-        body["cache"] = _without_nulls(options["cache"])
+    body: dict[str, Any] = {"messages": [_without_nulls(message) for message in messages]}
+    for field, name in OPTIONS.items():
+        value = options.get(_snake(name))
+        if value is not None:
+            body[field] = _without_nulls(value) if field in NESTED_INPUTS else value
     try:
         chat = ChatRequest.model_validate(body)
     except ValidationError as exc:
@@ -84,12 +68,17 @@ def graphql_loc(loc: list[Any]) -> list[Any]:
     if head == "messages":
         return ["messages", *[_camel(p) if isinstance(p, str) else p for p in rest]]
     named = [_camel(p) if isinstance(p, str) else p for p in rest]
-    return ["options", RENAMED.get(str(head), _camel(str(head))), *named]
+    return ["options", OPTIONS.get(str(head), _camel(str(head))), *named]
 
 
 def _camel(name: str) -> str:
     first, *others = name.split("_")
     return first + "".join(part.title() for part in others)
+
+
+def _snake(name: str) -> str:
+    """``fallbackModels`` -> ``fallback_models``, as Ariadne hands resolvers their inputs."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _without_nulls(fields: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from starlette.responses import StreamingResponse
 
 from gateway.admission import admit
@@ -15,13 +13,12 @@ from gateway.auth import Principal, PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
 from gateway.completions import start_session
 from gateway.deps import GatewayDep
-from gateway.errors import validation_details
 from gateway.jobs import Gateway
+from gateway.query_chat import chat_from_query, query_parameters
 from gateway.responses import JSON
 from gateway.session import client_gone
 from gateway.sse import event_stream_response, sse_body
 from shared.chat import ChatRequest
-from shared.errors import InvalidRequest
 from shared.jobs import Job
 
 router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
@@ -54,30 +51,15 @@ async def stream_post(
     return await _stream(gateway, with_cache_header(chat, cache_control), caller)
 
 
-@router.get("/complete/stream", summary="Stream a completion (EventSource-friendly)")
+@router.get(
+    "/complete/stream",
+    summary="Stream a completion (EventSource-friendly)",
+    openapi_extra={"parameters": query_parameters()},
+)
 async def stream_get(
-    gateway: GatewayDep,
-    caller: PrincipalDep,
-    cache_control: CacheControlHeader,
-    prompt: Annotated[str | None, Query(description="a single user message")] = None,
-    messages: Annotated[str | None, Query(description="the messages as a JSON array")] = None,
-    system: Annotated[str | None, Query(description="a system message put first")] = None,
-    model: str | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    max_tokens: int | None = None,
-    stop: Annotated[list[str] | None, Query()] = None,
-    seed: int | None = None,
+    request: Request, gateway: GatewayDep, caller: PrincipalDep, cache_control: CacheControlHeader
 ) -> StreamingResponse:
-    fields = {
-        "model": model,
-        "temperature": temperature,
-        "top_p": top_p,
-        "max_tokens": max_tokens,
-        "stop": stop,
-        "seed": seed,
-    }
-    chat = chat_from_query(prompt=prompt, messages=messages, system=system, options=fields)
+    chat = chat_from_query(request.query_params)
     return await _stream(gateway, with_cache_header(chat, cache_control), caller)
 
 
@@ -85,28 +67,6 @@ async def _stream(gateway: Gateway, chat: ChatRequest, caller: Principal) -> Str
     admission = await admit(gateway, caller, chat, kind="stream")
     session = await start_session(gateway, admission)
     return event_stream_response(sse_body(session), headers=session.all_headers)
-
-
-def chat_from_query(
-    *, prompt: str | None, messages: str | None, system: str | None, options: dict[str, Any]
-) -> ChatRequest:
-    """Build the request from query parameters: ``prompt`` or ``messages`` (JSON), not both."""
-    if (prompt is None) == (messages is None):
-        raise InvalidRequest("give exactly one of `prompt` or `messages`")
-    if messages is not None:
-        try:
-            conversation = orjson.loads(messages)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest("`messages` must be a JSON array of messages") from exc
-    else:
-        conversation = [{"role": "user", "content": prompt}]
-    if system is not None and isinstance(conversation, list):
-        conversation = [{"role": "system", "content": system}, *conversation]
-    body = {"messages": conversation, **{k: v for k, v in options.items() if v is not None}}
-    try:
-        return ChatRequest.model_validate(body)
-    except ValidationError as exc:
-        raise InvalidRequest("invalid request", details=validation_details(exc)) from exc
 
 
 def completion_body(job: Job) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.chat import ChatRequest
+from shared.chat import ChatRequest, front_end_fields
 from shared.errors import InvalidRequest
 from shared.openai_format.errors import (
     UnknownParameter,
@@ -29,19 +29,11 @@ from shared.openai_format.errors import (
 from shared.openai_format.extras import extras_from_headers
 from shared.openai_format.messages import messages_from_openai
 
-_SAME_NAME = (
-    "model",
-    "temperature",
-    "top_p",
-    "stop",
-    "presence_penalty",
-    "frequency_penalty",
-    "seed",
-    "user",
-    "provider",
-    "cache",
-    "timeout_s",
-)
+# ChatRequest field -> its name in the body. Two are read by hand: the output limit, which
+# OpenAI takes under two names, and extra_body, which the fields passed upstream join.
+_FIELDS = front_end_fields("openai")
+_BY_HAND = ("max_tokens", "extra_body")
+_MAPPED = {field: name for field, name in _FIELDS.items() if field not in _BY_HAND}
 PASSED_UPSTREAM = ("response_format", "reasoning_effort", "logit_bias")
 IGNORED = (
     "store",
@@ -69,8 +61,8 @@ UNSUPPORTED: dict[str, tuple[tuple[Any, ...], str]] = {
     "web_search_options": ((), "web search is not supported by this gateway"),
 }
 _HANDLED = frozenset(
-    {*_SAME_NAME, *PASSED_UPSTREAM, *IGNORED, *UNSUPPORTED}
-    | {"messages", "max_tokens", "max_completion_tokens", "fallback_models", "extra_body"}
+    {*_FIELDS.values(), *PASSED_UPSTREAM, *IGNORED, *UNSUPPORTED}
+    | {"messages", "max_completion_tokens"}
 )
 
 
@@ -94,20 +86,18 @@ def chat_request_from_openai(
     for key, value in (extras_from_headers(headers) if headers else {}).items():
         given.setdefault(key, value)
     _refuse_unknown_and_unsupported(given)
-    fields: dict[str, Any] = {key: given[key] for key in _SAME_NAME if key in given}
+    fields = {field: given[name] for field, name in _MAPPED.items() if name in given}
     fields["messages"] = messages_from_openai(given.get("messages"))
     limit_name, limit = _max_tokens(given)
     if limit is not None:
         fields["max_tokens"] = limit
-    if "fallback_models" in given:
-        fields["models"] = given["fallback_models"]
     upstream = _upstream_fields(given)
     if upstream:
         fields["extra_body"] = upstream
     try:
         return ChatRequest.model_validate(fields)
     except ValidationError as exc:
-        raise _translated(exc, {"models": "fallback_models", "max_tokens": limit_name}) from exc
+        raise _translated(exc, {**_MAPPED, "max_tokens": limit_name}) from exc
 
 
 def stream_mode_of(body: dict[str, Any]) -> StreamMode:
