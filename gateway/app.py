@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -33,7 +32,7 @@ from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
-from shared.redis_client import connect_redis
+from shared.redis_client import connect_pubsub, connect_redis
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ def build_gateway(settings: Settings) -> Gateway:
         settings=settings,
         redis=redis,
         store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
-        hub=EventHub(Redis.from_url(settings.redis_url), settings.keys),
+        hub=EventHub(connect_pubsub(settings), settings.keys),
         celery=celery,
         publisher=TaskPublisher.for_settings(celery, settings, redis),
         api_keys=KeyStore(redis, settings.keys),

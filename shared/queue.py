@@ -102,7 +102,7 @@ class TaskPublisher:
         if broker_url == settings.redis_url:
             return cls(app, redis, shares_store=True)
         if broker_url.startswith(("redis://", "rediss://", "unix://")):
-            return cls(app, Redis.from_url(broker_url))
+            return cls(app, Redis.from_url(broker_url, socket_timeout=None))  # see redis_client
         return cls(app, None)
 
     async def warm_up(self) -> None:

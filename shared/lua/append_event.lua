@@ -14,7 +14,7 @@
 local function store_answer(seq)
   local f = redis.call('HMGET', KEYS[1], 'cache_key', 'cache_ttl_s', 'cache_max_bytes',
     'provider', 'provider_model', 'result', 'usage', 'cost')
-  if not f[1] then return end
+  if not (f[1] and f[6] and f[7]) then return end
   local entries = redis.call('XRANGE', KEYS[2], '-', '+')
   if #entries ~= seq then return end
   local limit, size, parts = tonumber(f[3]), 0, {}
