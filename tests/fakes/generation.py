@@ -11,7 +11,7 @@ from .openrouter_extras import file_annotations
 from .prompt import prompt_blocks
 from .scenario import Scenario, token_strings
 from .structured import structured_text
-from .tools import fragments, plan_calls
+from .tools import fragments, plan_calls, read_choice
 from .turns import Turn
 from .wire import Generation, WireFormat
 
@@ -43,7 +43,7 @@ def build_generation(
     anthropic = fmt.name == "anthropic"
     reasoning_mode = fmt.reasoning_requested(body, model)
     calls = []
-    if turn.may_call_tools(sc):
+    if turn.may_call_tools(sc) or read_choice(body, anthropic).forced:
         calls = plan_calls(
             sc,
             body,

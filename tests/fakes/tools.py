@@ -32,6 +32,11 @@ class Choice:
     name: str | None = None  # a forced tool
     single: bool = False  # parallel calls turned off
     allowed: tuple[str, ...] | None = None
+    required: bool = False  # some tool must be called (OpenAI "required", Anthropic "any")
+
+    @property
+    def forced(self) -> bool:
+        return self.required or self.name is not None
 
 
 def declared_tools(body: dict[str, Any], anthropic: bool) -> dict[str, object]:
@@ -62,10 +67,13 @@ def read_choice(body: dict[str, Any], anthropic: bool) -> Choice:
         if choice.get("type") == "none":
             return Choice(none=True)
         name = choice.get("name") if choice.get("type") == "tool" else None
-        return Choice(name=name if isinstance(name, str) else None, single=single)
+        named = name if isinstance(name, str) else None
+        return Choice(name=named, single=single, required=choice.get("type") == "any")
     single = body.get("parallel_tool_calls") is False
     if choice == "none":
         return Choice(none=True)
+    if choice == "required":
+        return Choice(single=single, required=True)
     if isinstance(choice, dict):
         function = choice.get("function")
         if choice.get("type") == "function" and isinstance(function, dict):
@@ -80,7 +88,8 @@ def read_choice(body: dict[str, Any], anthropic: bool) -> Choice:
                 and isinstance(t.get("function"), dict)
                 and isinstance(t["function"].get("name"), str)
             ]
-            return Choice(single=single, allowed=tuple(names))
+            required = allowed.get("mode") == "required"
+            return Choice(single=single, allowed=tuple(names), required=required)
     return Choice(single=single)
 
 
@@ -119,10 +128,11 @@ def plan_calls(
     new_id: Callable[[int], str],
     truncate: bool,
 ) -> list[ToolCall]:
-    """The calls to make, or [] (tool_choice none, or "auto" with no tools declared).
+    """The calls to make, or [] (tool_choice none, or "auto" with no tools declared). A forced
+    tool_choice calls like "auto" even without a directive, as a real model must.
     `truncate` (finish_reason length) cuts the last call's arguments in half."""
     choice = read_choice(body, anthropic)
-    if choice.none or sc.tool_calls is None:
+    if choice.none or (sc.tool_calls is None and not choice.forced):
         return []
     declared = declared_tools(body, anthropic)
     if choice.allowed is not None:
@@ -134,7 +144,7 @@ def plan_calls(
         wanted = [{"name": choice.name}]
     else:
         names = list(declared)
-        wanted = [{"name": n} for n in (names[:1] if sc.tool_calls == "auto" else names)]
+        wanted = [{"name": n} for n in (names if sc.tool_calls == "all" else names[:1])]
     if choice.single:
         wanted = wanted[:1]
 

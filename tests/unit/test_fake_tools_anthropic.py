@@ -187,3 +187,21 @@ def test_adaptive_thinking_and_tool_choice(fake: FakeProvider) -> None:
         directive(tool_calls="all", tokens=1), stream=False, tool_choice={"type": "none"}
     )
     assert post(fake, ANTHROPIC_PATH, none).json()["content"] == [{"type": "text", "text": "t1"}]
+
+
+def test_tool_forcing_for_structured_output(fake: FakeProvider) -> None:
+    """The older structured-output technique (§4.7): one tool whose input_schema is the schema,
+    forced with tool_choice; the gateway unwraps tool_use.input."""
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temp": {"type": "number"}},
+        "required": ["city", "temp"],
+    }
+    body = anthropic_body(
+        "weather as json",
+        tools=[{"name": "answer", "input_schema": schema}],
+        tool_choice={"type": "tool", "name": "answer"},
+    )
+    content = post(fake, ANTHROPIC_PATH, body).json()["content"]
+    assert content[0]["type"] == "tool_use"
+    assert content[0]["input"] == {"city": "city", "temp": 1.5}

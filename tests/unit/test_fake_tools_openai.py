@@ -296,3 +296,11 @@ def test_faults_count_tool_fragments(fake: FakeProvider, fmt: str) -> None:
         post(fake, CHAT_PATHS[fmt], tools_body(text))
     record = fake.wait_for(f"tf-{fmt}")
     assert (record["outcome"], record["tokens_sent"]) == ("fault", 2)
+
+
+def test_forced_tool_choice_calls_without_a_directive(fake: FakeProvider) -> None:
+    required = post(fake, OPENAI_PATH, tools_body("hi", stream=False, tool_choice="required"))
+    calls = required.json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_weather"]
+    plain = post(fake, OPENAI_PATH, tools_body("hi", stream=False)).json()
+    assert "tool_calls" not in plain["choices"][0]["message"]  # auto without a directive: text
