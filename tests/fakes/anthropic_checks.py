@@ -8,6 +8,7 @@ blocks first in the next message, thinking kept across a tool loop), then cache 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -180,39 +181,58 @@ def _messages(messages: list[Any]) -> str | None:
     return tally.many_image_problem()
 
 
-def _of_type(message: dict[str, Any], kind: str) -> list[tuple[int, dict[str, Any]]]:
-    content = message.get("content")
-    blocks = content if isinstance(content, list) else []
-    return [(j, b) for j, b in enumerate(blocks) if isinstance(b, dict) and b.get("type") == kind]
+@dataclass
+class _Turn:
+    """Consecutive same-role messages, which the API combines into one turn."""
+
+    role: object
+    blocks: list[tuple[int, int, dict[str, Any]]]  # (message index, block index, block)
+
+    def of_type(self, kind: str) -> list[tuple[int, int, dict[str, Any]]]:
+        return [b for b in self.blocks if b[2].get("type") == kind]
 
 
-def _pairing(messages: list[dict[str, Any]]) -> str | None:
-    """Every tool_use answered by tool_result blocks at the START of the next message, and every
-    tool_result answering a tool_use of the message just before."""
+def _turns(messages: list[dict[str, Any]]) -> list[_Turn]:
+    turns: list[_Turn] = []
     for i, message in enumerate(messages):
-        if message.get("role") == "assistant":
-            ids = [b["id"] for _, b in _of_type(message, "tool_use")]
-            if not ids or i + 1 >= len(messages):
+        content = message.get("content")
+        if isinstance(content, str):
+            blocks = [(i, 0, {"type": "text", "text": content})]
+        else:
+            items = content if isinstance(content, list) else []
+            blocks = [(i, j, b) for j, b in enumerate(items) if isinstance(b, dict)]
+        if turns and turns[-1].role == message.get("role"):
+            turns[-1].blocks += blocks
+        else:
+            turns.append(_Turn(message.get("role"), blocks))
+    return turns
+
+
+def _pairing(turns: list[_Turn]) -> str | None:
+    """Every tool_use answered by tool_result blocks at the START of the next turn, and every
+    tool_result answering a tool_use of the turn just before."""
+    for k, turn in enumerate(turns):
+        if turn.role == "assistant":
+            uses = turn.of_type("tool_use")
+            if not uses or k + 1 >= len(turns):
                 continue
-            content = messages[i + 1].get("content")
             leading: list[str] = []
-            for block in content if isinstance(content, list) else []:
-                if not (isinstance(block, dict) and block.get("type") == "tool_result"):
+            for _, _, block in turns[k + 1].blocks:
+                if block.get("type") != "tool_result":
                     break
                 leading.append(str(block.get("tool_use_id")))
-            missing = [x for x in ids if x not in leading]
+            missing = [b["id"] for _, _, b in uses if b["id"] not in leading]
             if missing:
+                index = uses[0][0]
                 return (
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks "
+                    f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
                     f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
                     "corresponding `tool_result` block in the next message."
                 )
-        elif message.get("role") == "user":
-            previous = (
-                messages[i - 1] if i > 0 and messages[i - 1].get("role") == "assistant" else {}
-            )
-            known = {b["id"] for _, b in _of_type(previous, "tool_use")} if previous else set()
-            for j, block in _of_type(message, "tool_result"):
+        elif turn.role == "user":
+            previous = turns[k - 1] if k > 0 and turns[k - 1].role == "assistant" else None
+            known = {b["id"] for _, _, b in previous.of_type("tool_use")} if previous else set()
+            for i, j, block in turn.of_type("tool_result"):
                 if block.get("tool_use_id") not in known:
                     return (
                         f"messages.{i}.content.{j}: unexpected `tool_use_id` found in "
@@ -222,29 +242,26 @@ def _pairing(messages: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _thinking_loop(messages: list[dict[str, Any]]) -> str | None:
-    """With thinking on, in a tool loop the latest assistant message must start with its
-    thinking, and its thinking blocks must come back exactly as they were sent."""
-    if not messages or not _of_type(messages[-1], "tool_result"):
+def _thinking_loop(turns: list[_Turn]) -> str | None:
+    """With thinking on, in a tool loop the latest assistant turn must start with its thinking,
+    and its thinking blocks must come back exactly as they were sent."""
+    if not turns or not turns[-1].of_type("tool_result"):
         return None
-    index = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
-    if index < 0 or not _of_type(messages[index], "tool_use"):
+    latest = next((t for t in reversed(turns) if t.role == "assistant"), None)
+    if latest is None or not latest.of_type("tool_use"):
         return None
-    content = messages[index].get("content")
-    blocks = content if isinstance(content, list) else [{"type": "text"}]
-    first = blocks[0].get("type") if blocks and isinstance(blocks[0], dict) else "text"
-    if first not in ("thinking", "redacted_thinking"):
-        return anthropic_texts.thinking_missing(index, str(first))
-    for j, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "thinking":
+    i, _, first = latest.blocks[0]
+    if first.get("type") not in ("thinking", "redacted_thinking"):
+        return anthropic_texts.thinking_missing(i, str(first.get("type")))
+    for i, j, block in latest.blocks:
+        if block.get("type") == "thinking":
             verdict = verify_thinking(block.get("signature"), block.get("thinking"))
             if verdict == "forged":
-                return anthropic_texts.signature_invalid(index, j)
+                return anthropic_texts.signature_invalid(i, j)
             if verdict == "modified":
-                return anthropic_texts.thinking_modified(index, j)
-        elif kind == "redacted_thinking" and not verify_redacted(block.get("data")):
-            return anthropic_texts.thinking_modified(index, j)
+                return anthropic_texts.thinking_modified(i, j)
+        elif block.get("type") == "redacted_thinking" and not verify_redacted(block.get("data")):
+            return anthropic_texts.thinking_modified(i, j)
     return None
 
 
@@ -275,13 +292,14 @@ def check_request(
     body: dict[str, Any], headers: Headers, sc: Scenario, thinking: bool
 ) -> Problem | None:
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    turns = _turns(messages)
     found = (
         _foreign(body, headers, sc)
         or _structured(body, headers)
         or _tools(body, thinking)
         or _messages(messages)
-        or _pairing(messages)
-        or (_thinking_loop(messages) if thinking else None)
+        or _pairing(turns)
+        or (_thinking_loop(turns) if thinking else None)
         or _breakpoints(body)
     )
     return Problem(found) if found else None

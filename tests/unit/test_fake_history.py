@@ -395,6 +395,22 @@ def test_anthropic_tool_result_rules(fake: FakeProvider) -> None:
     assert error_message(empty) == "messages: text content blocks must be non-empty"
 
 
+def test_anthropic_combines_consecutive_turns(fake: FakeProvider) -> None:
+    """The API combines consecutive same-role messages, so results split over two user
+    messages still answer parallel calls."""
+    ask = {"role": "user", "content": "weather?"}
+    calls = {"role": "assistant", "content": [tool_use("toolu_01A"), tool_use("toolu_01B")]}
+    split = [
+        ask,
+        calls,
+        {"role": "user", "content": [result("toolu_01A")]},
+        {"role": "user", "content": [result("toolu_01B")]},
+    ]
+    assert anthropic_send(fake, split).status_code == 200
+    split[3] = {"role": "user", "content": [{"type": "text", "text": "hm"}, result("toolu_01B")]}
+    assert "immediately after: toolu_01B." in error_message(anthropic_send(fake, split))
+
+
 def test_anthropic_thinking_must_come_back(fake: FakeProvider) -> None:
     ask = {"role": "user", "content": "weather?"}
     thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
