@@ -400,7 +400,7 @@ def test_anthropic_combines_consecutive_turns(fake: FakeProvider) -> None:
     messages still answer parallel calls."""
     ask = {"role": "user", "content": "weather?"}
     calls = {"role": "assistant", "content": [tool_use("toolu_01A"), tool_use("toolu_01B")]}
-    split = [
+    split: list[dict[str, Any]] = [
         ask,
         calls,
         {"role": "user", "content": [result("toolu_01A")]},
