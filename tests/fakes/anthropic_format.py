@@ -6,12 +6,21 @@ import datetime as dt
 import json
 from typing import Any
 
-import orjson
 from starlette.datastructures import Headers
 
+from .anthropic_blocks import answer_blocks, block_frames, event
+from .anthropic_checks import check_request
 from .engine import Frame, StreamPlan
 from .scenario import Scenario
-from .wire import ERR_CONTEXT, ERR_STATUS, Generation, WireFormat, rand_alnum
+from .wire import (
+    ERR_CONTEXT,
+    ERR_STATUS,
+    Generation,
+    Problem,
+    WireFormat,
+    rand_alnum,
+    request_id_like,
+)
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -45,17 +54,14 @@ _STOP_REASONS = {
 }
 
 
-def event(name: str, obj: object) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(obj) + b"\n\n"
-
-
 def request_id() -> str:
-    return "req_011" + rand_alnum(21)
+    return request_id_like()
 
 
 class AnthropicFormat(WireFormat):
     name = "anthropic"
     default_model = "claude-sonnet-4-20250514"
+    top_level_system = True
 
     def new_id(self) -> str:
         return "msg_01" + rand_alnum(22)
@@ -86,12 +92,9 @@ class AnthropicFormat(WireFormat):
                 )
         return None
 
-    def system_text(self, body: dict[str, Any]) -> object:
-        return body.get("system")
-
     def reasoning_requested(self, body: dict[str, Any], model: str) -> bool:
         thinking = body.get("thinking")
-        return isinstance(thinking, dict) and thinking.get("type") == "enabled"
+        return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
     def response_headers(self, response_id: str | None) -> dict[str, str]:
         reset = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -102,21 +105,39 @@ class AnthropicFormat(WireFormat):
             "anthropic-ratelimit-requests-reset": reset,
         }
 
-    def stop_reason(self, sc: Scenario) -> str:
-        return _STOP_REASONS.get(sc.finish_reason, sc.finish_reason)
+    def stop_reason(self, gen: Generation) -> str:
+        return _STOP_REASONS.get(gen.finish_reason, gen.finish_reason)
 
-    def _input_usage(self, gen: Generation) -> dict[str, int]:
+    def tool_call_id(self, gen_model: str, index: int) -> str:
+        return "toolu_01" + rand_alnum(22)
+
+    def cache_mode(self, model: str) -> str:
+        return "explicit"
+
+    def thinking_shown(self, body: dict[str, Any]) -> bool:
+        thinking = body.get("thinking")
+        return not (isinstance(thinking, dict) and thinking.get("display") == "omitted")
+
+    def check(
+        self, body: dict[str, Any], headers: Headers, path: str, sc: Scenario
+    ) -> Problem | None:
+        return check_request(body, headers, sc, self.reasoning_requested(body, ""))
+
+    def usage(self, gen: Generation, output_tokens: int) -> dict[str, Any]:
+        cache = gen.cache
         return {
-            "input_tokens": gen.prompt_tokens - gen.cached_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": gen.cached_tokens,
+            "input_tokens": gen.prompt_tokens - cache.read - cache.write,  # the uncached tail
+            "cache_creation_input_tokens": cache.write,
+            "cache_read_input_tokens": cache.read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": cache.write_5m,
+                "ephemeral_1h_input_tokens": cache.write_1h,
+            },
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
         }
 
     def stream_plan(self, gen: Generation) -> StreamPlan:
-        usage: dict[str, Any] = self._input_usage(gen) | {
-            "output_tokens": 1,
-            "service_tier": "standard",
-        }
         message: dict[str, Any] = {
             "id": gen.response_id,
             "type": "message",
@@ -125,94 +146,14 @@ class AnthropicFormat(WireFormat):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage,
+            "usage": self.usage(gen, 1),
         }
-        ping = b'event: ping\ndata: {"type": "ping"}\n\n'  # the one event with a space in its JSON
         frames = [
             Frame("meta", event("message_start", {"type": "message_start", "message": message}))
         ]
-        index = 0
-        if gen.reasoning:
-            frames.append(
-                Frame(
-                    "meta",
-                    event(
-                        "content_block_start",
-                        {
-                            "type": "content_block_start",
-                            "index": 0,
-                            "content_block": {"type": "thinking", "thinking": ""},
-                        },
-                    ),
-                )
-            )
-            frames.append(Frame("meta", ping))
-            frames += [
-                Frame(
-                    "reasoning",
-                    event(
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": 0,
-                            "delta": {"type": "thinking_delta", "thinking": r},
-                        },
-                    ),
-                )
-                for r in gen.reasoning
-            ]
-            signature = {"type": "signature_delta", "signature": "EqQBCgIYAh" + rand_alnum(40)}
-            frames.append(
-                Frame(
-                    "meta",
-                    event(
-                        "content_block_delta",
-                        {"type": "content_block_delta", "index": 0, "delta": signature},
-                    ),
-                )
-            )
-            frames.append(
-                Frame(
-                    "meta", event("content_block_stop", {"type": "content_block_stop", "index": 0})
-                )
-            )
-            index = 1
-        frames.append(
-            Frame(
-                "meta",
-                event(
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": index,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                ),
-            )
-        )
-        if not gen.reasoning:
-            frames.append(Frame("meta", ping))
-        frames += [
-            Frame(
-                "content",
-                event(
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "text_delta", "text": t},
-                    },
-                ),
-            )
-            for t in gen.content
-        ]
-        frames.append(
-            Frame(
-                "finish",
-                event("content_block_stop", {"type": "content_block_stop", "index": index}),
-            )
-        )
-        delta = {"stop_reason": self.stop_reason(gen.scenario), "stop_sequence": None}
+        blocks = answer_blocks(gen)
+        frames += block_frames(gen, blocks)
+        delta = {"stop_reason": self.stop_reason(gen), "stop_sequence": None}
         frames.append(
             Frame(
                 "usage",
@@ -238,32 +179,21 @@ class AnthropicFormat(WireFormat):
         error = b"event: error\ndata: " + error_json.encode() + b"\n\n"
         malformed = (
             b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
-            + str(index).encode()
+            + str(len(blocks) - 1).encode()
             + b',"delta":{"type":"text_delta","text":"t\n\n'
         )
         return StreamPlan(frames, b": ping\n\n", [error], malformed)
 
     def completion(self, gen: Generation) -> dict[str, Any]:
-        content: list[dict[str, Any]] = []
-        if gen.reasoning:
-            content.append(
-                {
-                    "type": "thinking",
-                    "thinking": gen.reasoning_text,
-                    "signature": "EqQBCgIYAh" + rand_alnum(40),
-                }
-            )
-        content.append({"type": "text", "text": gen.text})
         return {
             "id": gen.response_id,
             "type": "message",
             "role": "assistant",
             "model": gen.model,
-            "content": content,
-            "stop_reason": self.stop_reason(gen.scenario),
+            "content": answer_blocks(gen),
+            "stop_reason": self.stop_reason(gen),
             "stop_sequence": None,
-            "usage": self._input_usage(gen)
-            | {"output_tokens": gen.completion_tokens, "service_tier": "standard"},
+            "usage": self.usage(gen, gen.completion_tokens),
         }
 
     def models(self) -> dict[str, Any]:

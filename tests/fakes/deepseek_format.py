@@ -6,6 +6,11 @@ import secrets
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+
+from .chat_checks import check_tool_choice, check_tools
+from .chat_history import check_history, check_response_format
+from .chat_tools import message_tool_calls, tool_call_deltas
 from .engine import Frame, StreamPlan
 from .scenario import Scenario
 from .wire import (
@@ -14,9 +19,11 @@ from .wire import (
     ERR_CONTEXT,
     ERR_STATUS,
     Generation,
+    Problem,
     WireFormat,
     chat_malformed,
     oai_error,
+    rand_alnum,
     sse_data,
 )
 
@@ -54,6 +61,21 @@ class DeepSeekFormat(WireFormat):
         if kind in ("enabled", "disabled"):
             return bool(kind == "enabled")
         return model == "deepseek-reasoner" or model.startswith("deepseek-v4")
+
+    def tool_call_id(self, gen_model: str, index: int) -> str:
+        return f"call_{index:02d}_" + rand_alnum(24)  # call_00_..., numbered by position
+
+    def check(
+        self, body: dict[str, Any], headers: Headers, path: str, sc: Scenario
+    ) -> Problem | None:
+        thinking = self.reasoning_requested(body, self.model_of(body))
+        beta = path.startswith("/deepseek/beta/")  # strict tools work only under /beta
+        return (
+            check_tools(body, "deepseek", beta=beta)
+            or check_tool_choice(body, "deepseek", thinking)
+            or check_history(body, "deepseek", reasoning_echo=thinking)
+            or check_response_format(body, "deepseek")
+        )
 
     def usage(self, gen: Generation) -> dict[str, Any]:
         usage: dict[str, Any] = {
@@ -112,9 +134,11 @@ class DeepSeekFormat(WireFormat):
             )
             for t in gen.content
         ]
-        frames.append(
-            Frame("finish", sse_data(self._chunk(gen, finish_delta, gen.scenario.finish_reason)))
-        )
+        frames += [
+            Frame("tool", sse_data(self._chunk(gen, {"tool_calls": entries})))
+            for entries in tool_call_deltas(gen.scenario, gen.tool_calls)
+        ]
+        frames.append(Frame("finish", sse_data(self._chunk(gen, finish_delta, gen.finish_reason))))
         frames.append(Frame("done", DONE))
         comment = b": keep-alive\n" + (b"\n" if gen.scenario.keepalive_newlines == 2 else b"")
         error = self.error_body(500, kind=ERR_STATUS, sc=gen.scenario, model=gen.model)
@@ -124,6 +148,10 @@ class DeepSeekFormat(WireFormat):
         message: dict[str, Any] = {"role": "assistant", "content": gen.text}
         if gen.reasoning_mode or gen.reasoning:
             message["reasoning_content"] = gen.reasoning_text
+        if gen.tool_calls:
+            message["tool_calls"] = message_tool_calls(
+                gen.scenario, gen.tool_calls, with_index=True
+            )
         return {
             "id": gen.response_id,
             "object": "chat.completion",
@@ -134,7 +162,7 @@ class DeepSeekFormat(WireFormat):
                     "index": 0,
                     "message": message,
                     "logprobs": None,
-                    "finish_reason": gen.scenario.finish_reason,
+                    "finish_reason": gen.finish_reason,
                 }
             ],
             "usage": self.usage(gen),

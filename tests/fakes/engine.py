@@ -26,8 +26,9 @@ from .scenario import Scenario
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
-TOKEN_KINDS = ("reasoning", "content")
-_FAULT_POINT_KINDS = ("reasoning", "content", "finish")
+TOKEN_KINDS = ("reasoning", "content", "tool")
+_COUNTED_KINDS = ("content", "tool")  # what `tokens_sent` and `fault_after` count
+_FAULT_POINT_KINDS = ("reasoning", "content", "tool", "finish")
 
 
 class AbortConnectionError(Exception):
@@ -46,7 +47,8 @@ class AbortLogFilter(logging.Filter):
 
 @dataclass(frozen=True)
 class Frame:
-    """One wire frame. kind: comment | meta | reasoning | content | finish | usage | done."""
+    """One wire frame. kind: comment | meta | reasoning | content | tool | finish | usage | done
+    (`tool`: a tool-call header or argument fragment)."""
 
     kind: str
     data: bytes
@@ -146,7 +148,7 @@ async def run_stream(
         return
 
     fault = sc.fault if sc.fault not in (None, "keepalive_comments", "no_done") else None
-    threshold = sc.fault_threshold()
+    threshold = sc.fault_threshold(sum(1 for f in plan.frames if f.kind in _COUNTED_KINDS))
     outcome = "completed"
     first_token = True
     for frame in plan.frames:
@@ -181,7 +183,7 @@ async def run_stream(
                 return
             first_token = False
         await ex.body(frame.data)
-        if frame.kind == "content":
+        if frame.kind in _COUNTED_KINDS:
             ex.record["tokens_sent"] += 1
         await asyncio.sleep(0)  # let the disconnect watcher run
         if ex.disconnected:
@@ -198,6 +200,7 @@ async def run_plain(
     headers: dict[str, str],
     *,
     total_tokens: int,
+    sent_tokens: int,
     leading_blank_lines: int = 0,
 ) -> None:
     """A non-streaming JSON answer with the scenario's delays (+ DeepSeek's leading blank lines)."""
@@ -215,7 +218,7 @@ async def run_plain(
             ex.finish("client_closed")
             return
         await ex.body(payload, more=False)
-        ex.record["tokens_sent"] = sc.tokens
+        ex.record["tokens_sent"] = sent_tokens
         ex.finish("completed")
         return
 
@@ -239,5 +242,5 @@ async def run_plain(
         return
     await ex.start(200, full)
     await ex.body(payload, more=False)
-    ex.record["tokens_sent"] = sc.tokens
+    ex.record["tokens_sent"] = sent_tokens
     ex.finish("completed")

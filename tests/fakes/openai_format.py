@@ -5,6 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from starlette.datastructures import Headers
+
+from .chat_checks import check_tools
+from .chat_history import check_history, check_response_format
+from .chat_tools import message_tool_calls, tool_call_deltas
 from .engine import Frame, StreamPlan
 from .scenario import Scenario
 from .wire import (
@@ -13,6 +18,7 @@ from .wire import (
     ERR_CONTEXT,
     ERR_STATUS,
     Generation,
+    Problem,
     WireFormat,
     chat_malformed,
     oai_error,
@@ -43,6 +49,20 @@ class OpenAIFormat(WireFormat):
             "x-ratelimit-reset-requests": "6ms",
             "x-ratelimit-reset-tokens": "300ms",
         }
+
+    def check(
+        self, body: dict[str, Any], headers: Headers, path: str, sc: Scenario
+    ) -> Problem | None:
+        return (
+            check_tools(body, "openai")
+            or check_history(body, "openai")
+            or check_response_format(body, "openai")
+        )
+
+    def problem_body(self, problem: Problem, sc: Scenario, model: str) -> dict[str, Any]:
+        if problem.body is None and sc.error_style == "openai":
+            return oai_error(problem.message, "invalid_request_error", problem.param, problem.code)
+        return super().problem_body(problem, sc, model)
 
     def usage(self, gen: Generation) -> dict[str, Any]:
         return {
@@ -78,24 +98,25 @@ class OpenAIFormat(WireFormat):
         return chunk
 
     def stream_plan(self, gen: Generation) -> StreamPlan:
-        field = gen.scenario.reasoning_field
-        frames = [
-            Frame(
-                "meta",
-                sse_data(self._chunk(gen, {"role": "assistant", "content": "", "refusal": None})),
-            )
-        ]
-        frames += [
-            Frame("reasoning", sse_data(self._chunk(gen, {field: r}))) for r in gen.reasoning
-        ]
-        frames += [
-            Frame("content", sse_data(self._chunk(gen, {"content": t}))) for t in gen.content
-        ]
-        frames.append(Frame("finish", sse_data(self._chunk(gen, {}, gen.scenario.finish_reason))))
+        sc = gen.scenario
+        field = sc.reasoning_field
+        role = {"role": "assistant"} if sc.has_quirk("role_every_delta") else {}
+
+        def frame(kind: str, delta: dict[str, Any], finish: str | None = None) -> Frame:
+            return Frame(kind, sse_data(self._chunk(gen, role | delta, finish)))
+
+        if gen.tool_calls and not gen.content and not gen.reasoning:
+            first: dict[str, Any] = {"role": "assistant", "content": None}  # as captured
+        else:
+            first = {"role": "assistant", "content": "", "refusal": None}
+        frames = [Frame("meta", sse_data(self._chunk(gen, first)))]
+        frames += [frame("reasoning", {field: r}) for r in gen.reasoning]
+        frames += [frame("content", {"content": t}) for t in gen.content]
+        frames += [frame("tool", {"tool_calls": e}) for e in tool_call_deltas(sc, gen.tool_calls)]
+        frames.append(frame("finish", {}, gen.finish_reason))
         if gen.include_usage:
             frames.append(Frame("usage", sse_data(self._chunk(gen, None))))
         frames.append(Frame("done", DONE))
-        sc = gen.scenario
         if sc.error_style == "openai":
             error = self.error_body(500, kind=ERR_STATUS, sc=sc, model=gen.model)
         else:  # vLLM's in-stream error has no `error` key, so openai-python does not raise on it
@@ -109,10 +130,11 @@ class OpenAIFormat(WireFormat):
     def completion(self, gen: Generation) -> dict[str, Any]:
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": gen.text,
-            "refusal": None,
-            "annotations": [],
+            "content": gen.text if gen.content or not gen.tool_calls else None,
         }
+        if gen.tool_calls:
+            message["tool_calls"] = message_tool_calls(gen.scenario, gen.tool_calls)
+        message |= {"refusal": None, "annotations": []}
         if gen.reasoning:
             message[gen.scenario.reasoning_field] = gen.reasoning_text
         return {
@@ -125,7 +147,7 @@ class OpenAIFormat(WireFormat):
                     "index": 0,
                     "message": message,
                     "logprobs": None,
-                    "finish_reason": gen.scenario.finish_reason,
+                    "finish_reason": gen.finish_reason,
                 }
             ],
             "usage": self.usage(gen),

@@ -5,7 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.datastructures import Headers
+
+from .chat_checks import check_tools
+from .chat_history import check_history
+from .chat_tools import message_tool_calls, tool_call_deltas
 from .engine import Frame, StreamPlan
+from .openrouter_extras import (
+    check_anthropic_model,
+    is_anthropic,
+    merged_details,
+    streamed_details,
+)
 from .scenario import Scenario
 from .wire import (
     DONE,
@@ -13,11 +24,14 @@ from .wire import (
     ERR_CONTEXT,
     ERR_STATUS,
     Generation,
+    Problem,
     WireFormat,
     chat_malformed,
     rand_alnum,
     sse_data,
 )
+
+_ANTHROPIC_STOPS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 
 # ---------------------------------------------------------------------------------------------
 # OpenRouter
@@ -82,17 +96,52 @@ class OpenRouterFormat(WireFormat):
             return body.get("include_reasoning") is True
         return reasoning.get("enabled") is not False and reasoning.get("exclude") is not True
 
+    def tool_call_id(self, gen_model: str, index: int) -> str:
+        # ids pass through from the model's provider: Anthropic's are toolu_...
+        return (
+            "toolu_01" + rand_alnum(22)
+            if is_anthropic(gen_model)
+            else super().tool_call_id(gen_model, index)
+        )
+
+    def cache_mode(self, model: str) -> str:
+        return "explicit" if is_anthropic(model) else "automatic"
+
+    def check(
+        self, body: dict[str, Any], headers: Headers, path: str, sc: Scenario
+    ) -> Problem | None:
+        model = self.model_of(body)
+        return (
+            check_tools(body, "openrouter")
+            or check_history(body, "openrouter")
+            or check_anthropic_model(body, model, self.reasoning_requested(body, model))
+        )
+
     def usage(self, gen: Generation) -> dict[str, Any]:
-        cost = round(gen.prompt_tokens * 3e-6 + gen.completion_tokens * 15e-6, 10)
+        cache = gen.cache
+        uncached = gen.prompt_tokens - cache.read - cache.write
+        # Anthropic-style cache prices: writes 1.25x (5m) or 2x (1h), reads 0.1x.
+        prompt_cost = (
+            uncached + 0.1 * cache.read + 1.25 * cache.write_5m + 2 * cache.write_1h
+        ) * 3e-6
+        cost = round(prompt_cost + gen.completion_tokens * 15e-6, 10)
         return {
             "prompt_tokens": gen.prompt_tokens,
             "completion_tokens": gen.completion_tokens,
             "total_tokens": gen.prompt_tokens + gen.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": gen.cached_tokens},
+            "prompt_tokens_details": {
+                "cached_tokens": cache.read,
+                "cache_write_tokens": cache.write,
+            },
             "completion_tokens_details": {"reasoning_tokens": len(gen.reasoning)},
             "cost": cost,
             "is_byok": False,
         }
+
+    def _native(self, gen: Generation, finish: str | None) -> str | None:
+        if finish is None or not is_anthropic(gen.model):
+            return finish
+        return _ANTHROPIC_STOPS.get(finish, finish)
 
     def _chunk(
         self, gen: Generation, delta: dict[str, Any], finish: str | None = None
@@ -108,7 +157,7 @@ class OpenRouterFormat(WireFormat):
                     "index": 0,
                     "delta": delta,
                     "finish_reason": finish,
-                    "native_finish_reason": finish,
+                    "native_finish_reason": self._native(gen, finish),
                     "logprobs": None,
                 }
             ],
@@ -116,54 +165,31 @@ class OpenRouterFormat(WireFormat):
 
     def stream_plan(self, gen: Generation) -> StreamPlan:
         sc = gen.scenario
+        # Every delta repeats the role (and, in 2026 captures, reasoning fields).
+        base: dict[str, Any] = {"role": "assistant", "content": ""}
+        quiet: dict[str, Any] = {"reasoning": None, "reasoning_details": []}
+
+        def frame(kind: str, delta: dict[str, Any], finish: str | None = None) -> Frame:
+            return Frame(kind, sse_data(self._chunk(gen, base | delta, finish)))
+
+        details = streamed_details(gen)
         frames = [
-            Frame(
-                "reasoning",
-                sse_data(
-                    self._chunk(
-                        gen,
-                        {
-                            "role": "assistant",
-                            "content": "",
-                            "reasoning": r,
-                            "reasoning_details": [
-                                {
-                                    "type": "reasoning.text",
-                                    "text": r,
-                                    "format": "unknown",
-                                    "index": 0,
-                                }
-                            ],
-                        },
-                    )
-                ),
-            )
-            for r in gen.reasoning
+            frame("reasoning", {"reasoning": d.get("text", ""), "reasoning_details": [d]})
+            for d in details[: len(gen.reasoning)]
         ]
         frames += [
-            Frame(
-                "content",
-                sse_data(
-                    self._chunk(
-                        gen,
-                        {
-                            "role": "assistant",
-                            "content": t,
-                            "reasoning": None,
-                            "reasoning_details": [],
-                        },
-                    )
-                ),
-            )
-            for t in gen.content
+            frame("meta", {"reasoning": "", "reasoning_details": [d]})
+            for d in details[len(gen.reasoning) :]
         ]
-        empty: dict[str, Any] = {
-            "role": "assistant",
-            "content": "",
-            "reasoning": None,
-            "reasoning_details": [],
-        }
-        frames.append(Frame("finish", sse_data(self._chunk(gen, empty, sc.finish_reason))))
+        frames += [frame("content", {"content": t} | quiet) for t in gen.content]
+        frames += [
+            frame("tool", quiet | {"tool_calls": entries})
+            for entries in tool_call_deltas(sc, gen.tool_calls)
+        ]
+        finish_extra: dict[str, Any] = {}
+        if gen.attachments:
+            finish_extra["annotations"] = gen.attachments
+        frames.append(frame("finish", quiet | finish_extra, gen.finish_reason))
         # Usage always arrives one frame AFTER the finish chunk, in one of two observed forms.
         usage_chunk = self._chunk(gen, {"role": "assistant", "content": ""})
         if sc.usage_form == "empty_choices":
@@ -194,13 +220,20 @@ class OpenRouterFormat(WireFormat):
         )
 
     def completion(self, gen: Generation) -> dict[str, Any]:
-        finish = gen.scenario.finish_reason
-        message = {
+        finish = gen.finish_reason
+        message: dict[str, Any] = {
             "role": "assistant",
-            "content": gen.text,
+            "content": gen.text if gen.content or not gen.tool_calls else None,
             "refusal": None,
             "reasoning": gen.reasoning_text if gen.reasoning else None,
         }
+        details = merged_details(gen, streamed_details(gen))
+        if details:
+            message["reasoning_details"] = details
+        if gen.tool_calls:
+            message["tool_calls"] = message_tool_calls(gen.scenario, gen.tool_calls)
+        if gen.attachments:
+            message["annotations"] = gen.attachments
         return {
             "id": gen.response_id,
             "provider": self.provider,
@@ -211,7 +244,7 @@ class OpenRouterFormat(WireFormat):
                 {
                     "logprobs": None,
                     "finish_reason": finish,
-                    "native_finish_reason": finish,
+                    "native_finish_reason": self._native(gen, finish),
                     "index": 0,
                     "message": message,
                 }

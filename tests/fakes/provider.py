@@ -21,6 +21,8 @@ Endpoints (all under ``fake.base_url``):
     GET /_fake/health
     GET /_fake/requests[?tag=X]             DELETE /_fake/requests
     GET|PUT|DELETE /_fake/defaults          (default scenario keys for requests without a directive)
+    DELETE /_fake/cache                     (forget the prompt prefixes seen)
+    POST /openai/v1/embeddings              POST /openrouter/api/v1/embeddings
 
 Per-request behaviour comes from a ``FAKE{...}`` directive in the last user message; see
 `tests.fakes.scenario.Scenario` for the keys.
@@ -208,6 +210,10 @@ class FakeProvider:
     def clear(self) -> None:
         self._http().delete("/_fake/requests").raise_for_status()
 
+    def clear_cache(self) -> None:
+        """Forget every prompt prefix seen, so the next request reads nothing from the cache."""
+        self._http().delete("/_fake/cache").raise_for_status()
+
     def wait_for(
         self, tag: str | None = None, *, timeout: float = 5.0, finished: bool = True
     ) -> dict[str, Any]:
@@ -234,8 +240,9 @@ class FakeProvider:
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
-    from .app import ServerConfig, create_app
+    from .app import create_app
     from .engine import AbortLogFilter
+    from .serving import ServerConfig
 
     parser = argparse.ArgumentParser(
         prog="python -m tests.fakes.provider", description=__doc__.split("\n")[0]

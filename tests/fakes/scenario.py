@@ -26,6 +26,23 @@ FAULTS = (
     "keepalive_comments",
 )
 USAGE_FORMS = ("empty_choices", "empty_delta")
+# How OpenAI-family streams lay out tool-call fragments (reference wire-tools §1.4, §8.A.1).
+TOOL_STREAMS = ("sequential", "interleaved", "args_at_end", "whole", "multi_fragment")
+# Deviations from the canonical tool-call stream seen from real servers (wire-tools §1.5).
+TOOL_QUIRKS = (
+    "repeat_id_name",
+    "empty_id_name",
+    "role_every_delta",
+    "args_object",
+    "all_index_0",
+    "start_index_1",
+    "no_index",
+    "no_type",
+    "malformed_args",
+)
+# Request fields a "foreign" Anthropic upstream (Vertex, Bedrock, old relays) refuses.
+REJECTABLE = ("cache_control", "ttl", "output_config", "context_management", "betas")
+TOOL_CALL_MODES = ("auto", "all")
 ERROR_STYLES = ("openai", "vllm", "vllm_flat")
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
@@ -47,7 +64,7 @@ class Scenario:
     token_delay_ms: float = 0.0
     first_token_delay_ms: float = 0.0
     reasoning_tokens: int | None = None
-    finish_reason: str = "stop"
+    finish_reason: str | None = None  # None: "tool_calls" when calling tools, else "stop"
     # error responses instead of a completion
     status: int | None = None
     retry_after: float | str | None = None
@@ -68,15 +85,40 @@ class Scenario:
     # format details
     usage_form: str = "empty_delta"
     reasoning_field: str = "reasoning_content"
-    cached_tokens: int = 0
+    cached_tokens: int | None = None  # forces the cache-read count (None: the cache rule)
+    cache_min_tokens: int | None = None
     tag: str | None = None
     # Content sent one piece per chunk instead of "t1 t2 ..." (e.g. to split a word across two).
     pieces: list[str] | None = None
+    # tools
+    tool_calls: str | list[dict[str, Any]] | None = None
+    tool_rounds: int = 1
+    text_before_tools: int = 0
+    tool_stream: str = "sequential"
+    tool_quirks: list[str] | None = None
+    chunk_chars: int = 8
+    # reasoning, structured output, foreign upstreams, embeddings
+    redacted_thinking: bool = False
+    json_output: object = None
+    reject: list[str] | None = None
+    empty_data: bool = False
 
-    def fault_threshold(self) -> int:
-        """Content tokens sent before a `*_after` fault fires (default: half of them)."""
-        after = self.tokens // 2 if self.fault_after is None else self.fault_after
-        return max(0, min(after, self.tokens))
+    def fault_threshold(self, total: int) -> int:
+        """Token frames (content and tool-argument fragments) sent before a `*_after` fault
+        fires, out of `total` (default: half of them)."""
+        after = total // 2 if self.fault_after is None else self.fault_after
+        return max(0, min(after, total))
+
+    def finish(self, calling_tools: bool) -> str:
+        if self.finish_reason is not None:
+            return self.finish_reason
+        return "tool_calls" if calling_tools else "stop"
+
+    def has_quirk(self, quirk: str) -> bool:
+        return self.tool_quirks is not None and quirk in self.tool_quirks
+
+    def rejects(self, field: str) -> bool:
+        return self.reject is not None and field in self.reject
 
     def keepalives(self, fmt: str) -> int:
         """Comment frames (blank lines for a DeepSeek JSON body) to send before the first data."""
@@ -117,15 +159,28 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "usage_form": (str,),
     "reasoning_field": (str,),
     "cached_tokens": (int,),
+    "cache_min_tokens": (int,),
     "tag": (str,),
     "pieces": (list,),
+    "tool_calls": (str, list),
+    "tool_rounds": (int,),
+    "text_before_tools": (int,),
+    "tool_stream": (str,),
+    "tool_quirks": (list,),
+    "chunk_chars": (int,),
+    "redacted_thinking": (bool,),
+    "json_output": (dict, list, str, int, float, bool),
+    "reject": (list,),
+    "empty_data": (bool,),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "fault": FAULTS,
     "usage_form": USAGE_FORMS,
     "error_style": ERROR_STYLES,
     "reasoning_field": REASONING_FIELDS,
+    "tool_stream": TOOL_STREAMS,
 }
+_LIST_CHOICES: dict[str, tuple[str, ...]] = {"tool_quirks": TOOL_QUIRKS, "reject": REJECTABLE}
 _NON_NEGATIVE = (
     "tokens",
     "token_delay_ms",
@@ -136,8 +191,11 @@ _NON_NEGATIVE = (
     "keepalive_count",
     "keepalive_interval_ms",
     "cached_tokens",
+    "cache_min_tokens",
     "retry_after_ms",
+    "text_before_tools",
 )
+_POSITIVE = ("tool_rounds", "chunk_chars")
 
 SCENARIO_KEYS = tuple(f.name for f in dataclasses.fields(Scenario))
 assert set(SCENARIO_KEYS) == set(_KEY_TYPES)
@@ -173,6 +231,16 @@ def validate_overrides(raw: object) -> dict[str, Any]:
             raise ScenarioError(f"{DIRECTIVE} key 'status' must be an HTTP status, got {value!r}")
         if key == "pieces" and not all(isinstance(piece, str) for piece in cast(list[Any], value)):
             raise ScenarioError(f"{DIRECTIVE} key 'pieces' must be a list of strings")
+        if key in _POSITIVE and cast(int, value) < 1:
+            raise ScenarioError(f"{DIRECTIVE} key {key!r} must be >= 1, got {value!r}")
+        if key in _LIST_CHOICES:
+            bad = [v for v in cast(list[Any], value) if v not in _LIST_CHOICES[key]]
+            if bad:
+                raise ScenarioError(
+                    f"{DIRECTIVE} key {key!r} takes values from {_LIST_CHOICES[key]}, got {bad!r}"
+                )
+        if key == "tool_calls":
+            _check_tool_calls(value)
         if key == "keepalive_newlines" and value not in (1, 2):
             raise ScenarioError(
                 f"{DIRECTIVE} key 'keepalive_newlines' must be 1 or 2, got {value!r}"
@@ -181,37 +249,37 @@ def validate_overrides(raw: object) -> dict[str, Any]:
     return out
 
 
+_CALL_KEYS = {"name", "arguments", "id"}
+
+
+def _check_tool_calls(value: object) -> None:
+    if isinstance(value, str):
+        if value not in TOOL_CALL_MODES:
+            raise ScenarioError(
+                f"{DIRECTIVE} key 'tool_calls' must be one of {TOOL_CALL_MODES} or a list of calls"
+            )
+        return
+    calls = cast(list[Any], value)
+    if not calls:
+        raise ScenarioError(f"{DIRECTIVE} key 'tool_calls' must not be an empty list")
+    for call in calls:
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+            raise ScenarioError(
+                f"{DIRECTIVE} 'tool_calls' entries must be objects with a string 'name'"
+            )
+        extra = set(call) - _CALL_KEYS
+        if extra:
+            raise ScenarioError(f"{DIRECTIVE} 'tool_calls' entry has unknown keys {sorted(extra)}")
+        if "id" in call and not isinstance(call["id"], str):
+            raise ScenarioError(f"{DIRECTIVE} 'tool_calls' entry 'id' must be a string")
+        if "arguments" in call and not isinstance(call["arguments"], (dict, str)):
+            raise ScenarioError(
+                f"{DIRECTIVE} 'tool_calls' entry 'arguments' must be an object or a string"
+            )
+
+
 def apply(base: Scenario, overrides: dict[str, Any]) -> Scenario:
     return dataclasses.replace(base, **overrides)
-
-
-def _text_of(content: object) -> str:
-    """Text of a message `content`: a string, or a list of parts/blocks (OpenAI and Anthropic)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        pieces: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                pieces.append(part)
-            elif isinstance(part, dict):
-                text = part.get("text")
-                if isinstance(text, str):
-                    pieces.append(text)
-                nested = part.get("content")  # Anthropic tool_result blocks
-                if isinstance(nested, (str, list)):
-                    pieces.append(_text_of(nested))
-        return " ".join(pieces)
-    return ""
-
-
-def last_user_text(messages: object) -> str:
-    if not isinstance(messages, list):
-        return ""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content"))
-    return ""
 
 
 def find_directive(text: str, model: str | None = None) -> dict[str, Any] | None:
@@ -236,16 +304,6 @@ def _directive_at(text: str, marker: str) -> dict[str, Any] | None:
     if not isinstance(obj, dict):
         raise ScenarioError(f"{marker[:-1]} must be followed by a JSON object")
     return obj
-
-
-def count_prompt_words(messages: object, system: object = None) -> int:
-    """prompt_tokens: whitespace-separated words of all message contents (+ Anthropic `system`)."""
-    total = len(_text_of(system).split())
-    if isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, dict):
-                total += len(_text_of(message.get("content")).split())
-    return total
 
 
 def token_strings(prefix: str, count: int) -> list[str]:

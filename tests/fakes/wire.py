@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 import string
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
 from starlette.datastructures import Headers
 
+from .caching import CacheUsage
 from .engine import StreamPlan
 from .scenario import Scenario
+from .tools import ToolCall
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -27,12 +29,29 @@ def rand_alnum(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
+def request_id_like() -> str:
+    """An Anthropic request id (``req_011...``)."""
+    return "req_011" + rand_alnum(21)
+
+
 def sse_data(obj: object) -> bytes:
     """``data: <compact json>\\n\\n`` (orjson keeps key order and emits no spaces)."""
     return b"data: " + orjson.dumps(obj) + b"\n\n"
 
 
 DONE = b"data: [DONE]\n\n"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A request the provider refuses. `body` replaces the format's usual error body when the
+    provider's answer has a shape of its own."""
+
+    message: str
+    param: str | None = None
+    code: object = None
+    status: int = 400
+    body: dict[str, Any] | None = None
 
 
 @dataclass
@@ -49,6 +68,11 @@ class Generation:
     include_usage: bool
     response_id: str
     created: int
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    cache: CacheUsage = field(default_factory=CacheUsage)
+    # Anthropic thinking: `display: "omitted"` sends the block with an empty text
+    thinking_shown: bool = True
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # file parts (OpenRouter)
 
     @property
     def text(self) -> str:
@@ -60,17 +84,22 @@ class Generation:
 
     @property
     def completion_tokens(self) -> int:
-        return len(self.content) + len(self.reasoning)
+        return len(self.content) + len(self.reasoning) + sum(c.tokens for c in self.tool_calls)
 
     @property
     def cached_tokens(self) -> int:
-        return min(self.scenario.cached_tokens, self.prompt_tokens)
+        return self.cache.read
+
+    @property
+    def finish_reason(self) -> str:
+        return self.scenario.finish(bool(self.tool_calls))
 
 
 class WireFormat(ABC):
     name: ClassVar[str]
     default_model: ClassVar[str]
     model_required: ClassVar[bool] = True
+    top_level_system: ClassVar[bool] = False  # Anthropic's `system` field counts as prompt
     models_need_auth: ClassVar[bool] = True
 
     # --- request side -------------------------------------------------------------------------
@@ -83,6 +112,23 @@ class WireFormat(ABC):
     def header_error(self, headers: Headers) -> str | None:
         """A 400 message when a required header is missing (Anthropic's anthropic-version)."""
         return None
+
+    def check(
+        self, body: dict[str, Any], headers: Headers, path: str, sc: Scenario
+    ) -> Problem | None:
+        """Deeper request checks (tools, history, parts, output formats) as the provider makes
+        them; `path` tells DeepSeek's /beta endpoint apart."""
+        return None
+
+    def tool_call_id(self, gen_model: str, index: int) -> str:
+        return "call_" + rand_alnum(24)
+
+    def cache_mode(self, model: str) -> str:
+        """explicit: cache_control breakpoints; automatic: every message-boundary prefix."""
+        return "automatic"
+
+    def thinking_shown(self, body: dict[str, Any]) -> bool:
+        return True
 
     def validate(self, body: dict[str, Any]) -> str | None:
         """A 400 message when the body is not a valid request for this provider."""
@@ -103,9 +149,6 @@ class WireFormat(ABC):
 
     def reasoning_requested(self, body: dict[str, Any], model: str) -> bool:
         return False
-
-    def system_text(self, body: dict[str, Any]) -> object:
-        return None
 
     @abstractmethod
     def new_id(self) -> str: ...
@@ -132,6 +175,13 @@ class WireFormat(ABC):
         prompt_tokens: int = 0,
         auth_present: bool = True,
     ) -> dict[str, Any]: ...
+
+    def problem_body(self, problem: Problem, sc: Scenario, model: str) -> dict[str, Any]:
+        if problem.body is not None:
+            return problem.body
+        return self.error_body(
+            problem.status, kind=ERR_INVALID, sc=sc, model=model, message=problem.message
+        )
 
     @abstractmethod
     def stream_plan(self, gen: Generation) -> StreamPlan: ...
