@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        gateway = build_gateway(settings)
+        gateway = build_gateway(settings, connect_redis(settings), connect_pubsub(settings))
         await gateway.hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
             await gateway.store.load_scripts()
@@ -86,16 +87,16 @@ def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     return api, mounted
 
 
-def build_gateway(settings: Settings) -> Gateway:
-    """The resources every request shares, made once per process."""
-    redis = connect_redis(settings)
+def build_gateway(settings: Settings, redis: Redis, pubsub: Redis) -> Gateway:
+    """The resources every request shares, made once per process: ``redis`` for commands,
+    ``pubsub`` for the event hub's one subscriber connection."""
     celery = create_celery(settings)
     health = ProviderHealth(redis, settings.keys, settings.circuit)
     return Gateway(
         settings=settings,
         redis=redis,
         store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
-        hub=EventHub(connect_pubsub(settings), settings.keys),
+        hub=EventHub(pubsub, settings.keys),
         celery=celery,
         publisher=TaskPublisher.for_settings(celery, settings, redis),
         api_keys=KeyStore(redis, settings.keys),

@@ -193,11 +193,6 @@ def decode_event(raw: bytes) -> Event:
     return Event(_BODY.validate_json(raw), raw)
 
 
-def decode_body(data: Any) -> EventBody:
-    """A body already parsed from JSON (events kept inside a larger document)."""
-    return _BODY.validate_python(data)
-
-
 def numbered(body: EventBody, seq: int) -> Event:
     """``body`` as the event numbered ``seq``, encoded as the append script would store it."""
     encoded = encode_body(body)

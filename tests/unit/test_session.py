@@ -12,22 +12,15 @@ import pytest
 from fakeredis import FakeAsyncRedis, FakeServer
 
 from gateway.admission import Admission
+from gateway.app import build_gateway
 from gateway.completions import start_session
-from gateway.hub import EventHub
 from gateway.jobs import Gateway
-from gateway.metrics import GatewayMetrics
 from gateway.session import CompletionSession, Events, Interrupted, KeepAlive, Read
-from shared.accounting import Accounting
-from shared.apikeys import KeyStore
-from shared.cache import ResponseCache, plan_cache
+from shared.cache import plan_cache
 from shared.errors import ProviderRejected, ServiceUnavailable
 from shared.events import DeltaEvent, ErrorEvent, StartEvent
 from shared.jobs import JobResult, JobSpec, JobStatus
 from shared.jobstore import JobFields, JobStore
-from shared.limits import RateLimiter
-from shared.provider_catalog import ProviderCatalog
-from shared.provider_health import ProviderHealth
-from shared.queue import TaskPublisher, create_celery
 from shared.settings import Settings
 from shared.usage import Usage
 from tests.unit.specs import demo_spec, done_event
@@ -50,28 +43,12 @@ async def gateway(server: FakeServer) -> AsyncIterator[Gateway]:
 
 
 def in_memory_gateway(server: FakeServer) -> Gateway:
-    """The gateway's resources on one fakeredis server."""
-    settings = Settings(keepalive_interval_s=KEEPALIVE_S, key_prefix="t")
-    # No socket timeout, as shared.redis_client connects (else cancellations get lost).
-    redis = FakeAsyncRedis(server=server, socket_timeout=None)
-    hub = EventHub(
-        FakeAsyncRedis(server=server, socket_timeout=None), settings.keys, reconnect_delay_s=0.05
-    )
-    celery = create_celery(settings)
-    health = ProviderHealth(redis, settings.keys, settings.circuit)
-    return Gateway(
-        settings=settings,
-        redis=redis,
-        store=JobStore(redis, settings.keys),
-        hub=hub,
-        celery=celery,
-        publisher=TaskPublisher.for_settings(celery, settings, redis),
-        api_keys=KeyStore(redis, settings.keys),
-        limiter=RateLimiter(redis, settings.keys),
-        accounting=Accounting(redis, settings.keys),
-        cache=ResponseCache(redis, settings.keys),
-        metrics=GatewayMetrics(),
-        catalog=ProviderCatalog(settings, health, redis),
+    """The gateway's resources on one fakeredis server, with no socket timeout as
+    shared.redis_client connects (else cancellations get lost)."""
+    return build_gateway(
+        Settings(keepalive_interval_s=KEEPALIVE_S, key_prefix="t"),
+        FakeAsyncRedis(server=server, socket_timeout=None),
+        FakeAsyncRedis(server=server, socket_timeout=None),
     )
 
 
