@@ -17,7 +17,7 @@ from starlette.datastructures import QueryParams
 
 from gateway.errors import validation_details
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, error_class_for
 
 QUERY_FIELDS = tuple(front_end_fields("query"))
 
@@ -45,7 +45,8 @@ def chat_from_query(query: QueryParams) -> ChatRequest:
         return ChatRequest.model_validate(body, strict=False)
     except ValidationError as exc:
         details = [{**d, "loc": ["query", *d["loc"]]} for d in validation_details(exc)]
-        raise InvalidRequest("invalid request", details=details) from exc
+        error = error_class_for(details[0]["type"], InvalidRequest)
+        raise error("invalid request", details=details) from exc
 
 
 def query_parameters() -> list[dict[str, Any]]:

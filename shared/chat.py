@@ -14,6 +14,18 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from shared.content import (
+    ContentPart,
+    ReasoningDetail,
+    ResponseFormat,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolChoice,
+)
+from shared.content_checks import check_attachments, check_tool_calls_answered, check_tools
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_CHARS = 1_000_000
@@ -21,6 +33,7 @@ MAX_TOTAL_CHARS = 2_000_000
 MAX_STOP_SEQUENCES = 4
 MAX_FALLBACK_MODELS = 8
 MAX_EXTRA_BODY_BYTES = 16_384
+MAX_TOOLS = 128
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -47,14 +60,66 @@ def _everywhere(graphql: str, openai: str | None = None, *, query: bool = True) 
 
 
 class ChatMessage(BaseModel):
-    """One message of the conversation."""
+    """One message of the conversation: text or content parts; an assistant turn may carry
+    tool calls (and the reasoning some providers need back); a ``tool`` message answers one."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     role: Role
-    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    content: str | list[ContentPart] | None
     name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     tool_call_id: str | None = Field(None, min_length=1, max_length=256)
+    tool_calls: list[ToolCall] | None = Field(None, min_length=1, max_length=MAX_TOOLS)
+    # The assistant's reasoning as it came: DeepSeek wants its text back in a tool loop,
+    # Anthropic and OpenRouter their signed or encrypted details.
+    reasoning: str | None = Field(None, max_length=MAX_MESSAGE_CHARS)
+    reasoning_details: list[ReasoningDetail] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_of_a_tool_call_turn(cls, data: Any) -> Any:
+        """Only an assistant turn that calls tools may leave its content out."""
+        if isinstance(data, dict) and "content" not in data and data.get("tool_calls"):
+            return {**data, "content": None}
+        return data
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> ChatMessage:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise PydanticCustomError(
+                "invalid_request",
+                "content is required (only an assistant turn with tool calls may leave it out)",
+            )
+        if self.tool_calls and self.role != "assistant":
+            raise PydanticCustomError("invalid_request", "only assistant messages have tool_calls")
+        if self.role == "tool" and self.tool_call_id is None:
+            raise PydanticCustomError("invalid_request", "a tool message needs its tool_call_id")
+        media = [p for p in self.parts if not isinstance(p, TextPart)]
+        if media and self.role != "user":
+            raise PydanticCustomError(
+                "invalid_request", "only user messages may carry images, files or audio"
+            )
+        if len(self.text) > MAX_MESSAGE_CHARS:
+            raise PydanticCustomError(
+                "invalid_request", f"a message holds at most {MAX_MESSAGE_CHARS} characters"
+            )
+        return self
+
+    @property
+    def parts(self) -> list[ContentPart]:
+        """The content as parts (a string is one text part)."""
+        if self.content is None:
+            return []
+        if isinstance(self.content, str):
+            return [TextPart(text=self.content)]
+        return list(self.content)
+
+    @property
+    def text(self) -> str:
+        """The text of the content, parts joined by newlines (separate paragraphs)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(p.text for p in self.parts if isinstance(p, TextPart))
 
 
 class CacheControl(BaseModel):
@@ -123,6 +188,22 @@ class ChatRequest(BaseModel):
         list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] | None,
         _everywhere("fallbackModels", "fallback_models"),
     ] = Field(None, max_length=MAX_FALLBACK_MODELS, description="models to fall back to, in order")
+    tools: Annotated[list[Tool] | None, _everywhere("tools", "tools", query=False)] = Field(
+        None, max_length=MAX_TOOLS, description="functions the model may call"
+    )
+    tool_choice: Annotated[
+        ToolChoice | None, _everywhere("toolChoice", "tool_choice", query=False)
+    ] = Field(None, description="none, auto, required, or a named function")
+    parallel_tool_calls: Annotated[
+        bool | None, _everywhere("parallelToolCalls", "parallel_tool_calls", query=False)
+    ] = None
+    reasoning_effort: Annotated[
+        Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None,
+        _everywhere("reasoningEffort", "reasoning_effort"),
+    ] = Field(None, description="how hard a reasoning model thinks first")
+    response_format: Annotated[
+        ResponseFormat | None, _everywhere("responseFormat", "response_format", query=False)
+    ] = Field(None, description="text, json_object, or json_schema (structured output)")
     extra_body: Annotated[
         dict[str, Any] | None, _everywhere("extraBody", "extra_body", query=False)
     ] = Field(None, description="fields passed to the upstream request as they are")
@@ -134,8 +215,11 @@ class ChatRequest(BaseModel):
     def _check_sizes(self) -> ChatRequest:
         if isinstance(self.stop, list) and len(self.stop) > MAX_STOP_SEQUENCES:
             raise ValueError(f"stop takes at most {MAX_STOP_SEQUENCES} sequences")
-        if sum(len(m.content) for m in self.messages) > MAX_TOTAL_CHARS:
+        if sum(len(m.text) for m in self.messages) > MAX_TOTAL_CHARS:
             raise ValueError(f"messages hold more than {MAX_TOTAL_CHARS} characters in all")
+        check_attachments(self.messages)
+        check_tool_calls_answered(self.messages)
+        check_tools(self.tools, self.tool_choice)
         if self.extra_body and len(orjson.dumps(self.extra_body)) > MAX_EXTRA_BODY_BYTES:
             raise ValueError(f"extra_body is larger than {MAX_EXTRA_BODY_BYTES} bytes")
         return self
@@ -143,7 +227,20 @@ class ChatRequest(BaseModel):
     def sampling_options(self) -> dict[str, object]:
         """The options a provider receives, leaving out what the client did not set."""
         return self.model_dump(
-            exclude={"messages", "model", "timeout_s", "provider", "models", "extra_body", "cache"},
+            exclude={
+                "messages",
+                "model",
+                "timeout_s",
+                "provider",
+                "models",
+                "extra_body",
+                "cache",
+                "tools",
+                "tool_choice",
+                "parallel_tool_calls",
+                "response_format",
+                "reasoning_effort",
+            },
             exclude_none=True,
             mode="json",
         )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from shared.capabilities import Capability
 from shared.usage import Usage
 
 
@@ -53,6 +54,12 @@ class ProviderConfig(BaseModel):
     max_keepalive_connections: int = Field(200, ge=0)
     limits: ProviderLimits = Field(default_factory=ProviderLimits)
     options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific")
+    capabilities: list[Capability] | None = Field(
+        None, description="what its models take (default: by adapter kind and known model)"
+    )
+    model_capabilities: dict[str, list[Capability]] = Field(
+        default_factory=dict, description="per upstream model, in place of `capabilities`"
+    )
 
     @property
     def enabled(self) -> bool:
@@ -107,6 +114,11 @@ class RouteStep(BaseModel):
     )
     context_window: int | None = Field(
         None, ge=1, description="tokens; a context-length error falls back only to a larger one"
+    )
+    capabilities: tuple[Capability, ...] | None = Field(
+        None,
+        description="what this step takes, in place of its provider model's; filled in "
+        "(sorted) when a request is routed",
     )
 
 
@@ -173,22 +185,34 @@ class Price(BaseModel):
     cached_input_per_mtok: float | None = Field(None, ge=0, description="default: input")
     output_per_mtok: float = Field(ge=0)
     reasoning_per_mtok: float | None = Field(None, ge=0, description="default: output")
+    cache_write_5m_per_mtok: float | None = Field(
+        None, ge=0, description="prompt-cache writes kept 5 minutes; default: input"
+    )
+    cache_write_1h_per_mtok: float | None = Field(
+        None, ge=0, description="prompt-cache writes kept an hour; default: input"
+    )
 
     def cost(self, usage: Usage) -> float:
-        """The job's cost in USD: cached prompt tokens and reasoning tokens at their rates."""
-        cached = min(usage.cached_tokens, usage.prompt_tokens)
+        """The job's cost in USD: cache reads, cache writes and reasoning tokens at their
+        rates, the rest of the prompt and the completion at input and output rates."""
+        prompt = usage.prompt_tokens
+        cached = min(usage.cached_tokens, prompt)
+        writes_5m = min(usage.cache_write_5m_tokens, prompt - cached)
+        writes_1h = min(usage.cache_write_1h_tokens, prompt - cached - writes_5m)
         reasoning = min(usage.reasoning_tokens, usage.completion_tokens)
-        cached_rate = self.cached_input_per_mtok
-        cached_rate = self.input_per_mtok if cached_rate is None else cached_rate
-        reasoning_rate = self.reasoning_per_mtok
-        reasoning_rate = self.output_per_mtok if reasoning_rate is None else reasoning_rate
         total = (
-            (usage.prompt_tokens - cached) * self.input_per_mtok
-            + cached * cached_rate
+            (prompt - cached - writes_5m - writes_1h) * self.input_per_mtok
+            + cached * _or(self.cached_input_per_mtok, self.input_per_mtok)
+            + writes_5m * _or(self.cache_write_5m_per_mtok, self.input_per_mtok)
+            + writes_1h * _or(self.cache_write_1h_per_mtok, self.input_per_mtok)
             + (usage.completion_tokens - reasoning) * self.output_per_mtok
-            + reasoning * reasoning_rate
+            + reasoning * _or(self.reasoning_per_mtok, self.output_per_mtok)
         )
         return round(total / 1_000_000, 10)
+
+
+def _or(rate: float | None, default: float) -> float:
+    return default if rate is None else rate
 
 
 def price_at(prices: list[Price], day: date) -> Price | None:

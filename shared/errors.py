@@ -6,7 +6,9 @@ Provider and library errors are translated into these once, at the boundary wher
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+E = TypeVar("E", bound="GatewayError")
 
 
 class GatewayError(Exception):
@@ -82,6 +84,54 @@ class QueryTooComplex(QueryInvalid):
     """A GraphQL operation nested deeper, or costing more, than the server allows."""
 
     code = "query_too_complex"
+
+
+class ContentRefused(InvalidRequest):
+    """Content the gateway will not carry as given (the subclasses say why)."""
+
+    http_status = 400
+
+
+class InvalidToolSchema(ContentRefused):
+    """A tool whose parameters are not a JSON Schema of an object, or a choice of no tool."""
+
+    code = "invalid_tool_schema"
+
+
+class ToolCallUnmatched(ContentRefused):
+    """A ``tool`` message answering a call no earlier assistant message made."""
+
+    code = "tool_call_unmatched"
+
+
+class AttachmentTooLarge(ContentRefused):
+    """An image or file larger than the gateway carries."""
+
+    code = "attachment_too_large"
+
+
+class TooManyAttachments(ContentRefused):
+    """More images or files in one request than the gateway carries."""
+
+    code = "too_many_attachments"
+
+
+class InvalidDataUrl(ContentRefused):
+    """A ``data:`` URL that is not base64 of an accepted media type."""
+
+    code = "invalid_data_url"
+
+
+class UnsupportedUrl(ContentRefused):
+    """An image or file URL of a scheme the gateway does not pass on (only http(s), data:)."""
+
+    code = "unsupported_url"
+
+
+class CapabilityUnsupported(ContentRefused):
+    """No step of the model's route can take what the request needs (tools, images...)."""
+
+    code = "capability_unsupported"
 
 
 class Unauthorized(GatewayError):
@@ -286,8 +336,15 @@ class BatchFinished(Conflict):
 def error_for_code(code: str, message: str, *, details: Any = None) -> GatewayError:
     """The error whose stable ``code`` this is (a GatewayError for a code this release does not
     know), to answer a waiting request with an error a job ended with."""
-    cls = next((c for c in _all_error_classes() if c.code == code), GatewayError)
-    return cls(message, details=details)
+    return error_class_for(code, GatewayError)(message, details=details)
+
+
+def error_class_for(code: str, default: type[E]) -> type[E]:
+    """The subclass of ``default`` whose stable code this is, else ``default`` (validation
+    errors carry the code as their type)."""
+    return next(
+        (c for c in _all_error_classes() if c.code == code and issubclass(c, default)), default
+    )
 
 
 def _all_error_classes() -> list[type[GatewayError]]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from shared.content import AssistantMessage
 from shared.errors import GatewayError, error_for_code
 from shared.usage import Usage
 
@@ -72,6 +73,7 @@ class Delivered(_Record):
     deltas: int = 0
     content_chars: int = 0
     reasoning_chars: int = 0
+    tool_call_chars: int = 0
 
 
 class StartEvent(_EventBase):
@@ -118,7 +120,8 @@ class UsageEvent(_EventBase):
 
 
 class DoneEvent(_EventBase):
-    """The job succeeded: why the answer ended, who served it, its usage and cost."""
+    """The job succeeded: why the answer ended, who served it, the whole answer (tool calls
+    with whole arguments, reasoning details to send back), its usage and cost."""
 
     type: Literal[EventType.DONE] = EventType.DONE
     finish_reason: str
@@ -126,6 +129,7 @@ class DoneEvent(_EventBase):
     model: str
     usage: Usage
     cost: float | None
+    message: AssistantMessage | None = Field(None, exclude_if=_none)
     cache: CacheStatus | None = Field(None, exclude_if=_none)
 
 

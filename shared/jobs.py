@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.content import AssistantMessage
 from shared.events import CacheStatus, ErrorEvent
+from shared.routing import Attempt
 from shared.usage import Usage
 
 
@@ -84,11 +86,9 @@ class JobSpec(BaseModel):
         )
 
 
-class JobResult(BaseModel):
-    """The completion a succeeded job produced."""
+class JobResult(AssistantMessage):
+    """The completion a succeeded job produced, and why it ended."""
 
-    content: str
-    reasoning: str | None = None
     finish_reason: str | None = None
 
 
@@ -109,6 +109,8 @@ class Job(BaseModel):
     deadline_at: float
     result: JobResult | None = None
     error: ErrorEvent | None = None
+    # The steps of the route that failed or were passed over before the one that answered.
+    attempts: list[Attempt] = Field(default_factory=list)
     last_seq: int = 0
     # HIT: answered from the response cache; MISS: computed, and cacheable; None: not cacheable.
     cache: CacheStatus | None = None

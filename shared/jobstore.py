@@ -7,11 +7,12 @@ takes no more events; a job runs on one worker at a time) holds for every writer
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
@@ -20,7 +21,10 @@ from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_bod
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.lua import lua_source
+from shared.routing import Attempt
 from shared.usage import Usage
+
+_ATTEMPTS: TypeAdapter[list[Attempt]] = TypeAdapter(list[Attempt])
 
 
 class ClaimState(StrEnum):
@@ -78,6 +82,7 @@ class JobFields:
     cost: float | None = None
     error: ErrorEvent | None = None
     cache: str | None = None
+    attempts: Sequence[Attempt] | None = None
 
     def as_hash(self) -> dict[str, str | float]:
         """The fields that are set, as the job hash stores them."""
@@ -94,6 +99,8 @@ class JobFields:
             record = getattr(self, name)
             if record is not None:
                 stored[name] = record.model_dump_json()
+        if self.attempts:
+            stored["route_attempts"] = _ATTEMPTS.dump_json(list(self.attempts)).decode()
         return stored
 
 
@@ -350,6 +357,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
     usage = fields.get(b"usage")
     result = fields.get(b"result")
     error = fields.get(b"error")
+    attempts = fields.get(b"route_attempts")
     return Job(
         id=spec.id,
         owner=spec.owner,
@@ -370,6 +378,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         deadline_at=spec.deadline_at,
         result=JobResult.model_validate_json(result) if result else None,
         error=ErrorEvent.model_validate_json(error) if error else None,
+        attempts=_ATTEMPTS.validate_json(attempts) if attempts else [],
         last_seq=int(fields.get(b"seq", b"0")),
         cache=fields[b"cache"].decode() if b"cache" in fields else None,
     )

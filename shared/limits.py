@@ -11,14 +11,21 @@ import math
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 from redis.asyncio import Redis
 
 from shared.apikeys import KeyLimits
 from shared.chat import ChatRequest
 from shared.config import ProviderLimits
+from shared.content import AudioPart, ContentPart, FilePart, ImagePart
 from shared.keys import RedisKeys
 from shared.lua import lua_source
 
+IMAGE_TOKENS = 765
+IMAGE_LOW_DETAIL_TOKENS = 85
+FILE_BYTES_PER_TOKEN = 50
+MIN_FILE_TOKENS = 500
+AUDIO_BYTES_PER_TOKEN = 100
 # When max_tokens is not given, admission assumes this many completion tokens.
 DEFAULT_COMPLETION_ESTIMATE = 512
 CHARS_PER_TOKEN = 4
@@ -36,8 +43,36 @@ def estimate_text_tokens(text: str) -> int:
 
 def estimate_tokens(request: ChatRequest) -> int:
     """The prompt's estimated tokens plus the completion the request allows."""
-    prompt = sum(estimate_text_tokens(m.content) for m in request.messages)
-    return prompt + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
+    return estimate_prompt_tokens(request) + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
+
+
+def estimate_prompt_tokens(request: ChatRequest) -> int:
+    """Text as ``estimate_text_tokens``; tool definitions and calls by their JSON; an image
+    85 tokens at detail ``low``, else 765 (OpenAI's tile rule for a 1024 px image); a file one
+    token per 50 bytes (at least 500); audio one per 100 bytes. The provider's usage corrects
+    the estimate when the job ends."""
+    tokens = 0
+    for message in request.messages:
+        tokens += estimate_text_tokens(message.text)
+        for call in message.tool_calls or ():
+            tokens += estimate_text_tokens(call.function.name + call.function.arguments)
+        tokens += sum(_part_tokens(part) for part in message.parts)
+    if request.tools:
+        definitions = orjson.dumps([tool.model_dump() for tool in request.tools])
+        tokens += estimate_text_tokens(definitions.decode())
+    return tokens
+
+
+def _part_tokens(part: ContentPart) -> int:
+    if isinstance(part, ImagePart):
+        return IMAGE_LOW_DETAIL_TOKENS if part.image_url.detail == "low" else IMAGE_TOKENS
+    if isinstance(part, FilePart):
+        inline = part.file.inline
+        size = inline.size_bytes if inline is not None else 0
+        return max(MIN_FILE_TOKENS, size // FILE_BYTES_PER_TOKEN)
+    if isinstance(part, AudioPart):
+        return len(part.input_audio.data) * 3 // 4 // AUDIO_BYTES_PER_TOKEN
+    return 0
 
 
 def _duration(seconds: float) -> str:

@@ -8,9 +8,9 @@ so the cost per token falls exactly when load rises.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from shared.events import Delivered, DeltaEvent
+from shared.events import Delivered, DeltaEvent, ToolCallDelta
 
 # Stores one delta event; True for the job's first.
 AppendDelta = Callable[[DeltaEvent, bool], Awaitable[None]]
@@ -23,6 +23,7 @@ class DeltaWriter:
         self._append = append
         self._content: list[str] = []
         self._reasoning: list[str] = []
+        self._tool_calls: list[ToolCallDelta] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._aborted = False
@@ -30,9 +31,10 @@ class DeltaWriter:
         self.deltas = 0
         self.content_chars = 0
         self.reasoning_chars = 0
+        self.tool_call_chars = 0
         self._task = asyncio.create_task(self._run())
 
-    def put(self, content: str, reasoning: str) -> None:
+    def put(self, content: str, reasoning: str, tool_calls: Sequence[ToolCallDelta] = ()) -> None:
         """Queue a delta; it goes out with the next append."""
         if self._task.done():
             self._task.result()  # the writer failed (the job ended elsewhere): stop reading
@@ -40,13 +42,17 @@ class DeltaWriter:
             self._content.append(content)
         if reasoning:
             self._reasoning.append(reasoning)
+        for fragment in tool_calls:
+            _merge_fragment(self._tool_calls, fragment)
         self._stored.clear()
         self._wakeup.set()
 
-    async def put_and_store(self, content: str, reasoning: str) -> None:
+    async def put_and_store(
+        self, content: str, reasoning: str, tool_calls: Sequence[ToolCallDelta] = ()
+    ) -> None:
         """Queue a delta and wait until it is stored. For the first one: a reader with the rest
         of the stream already buffered would otherwise hold the loop and delay it."""
-        self.put(content, reasoning)
+        self.put(content, reasoning, tool_calls)
         stored = asyncio.ensure_future(self._stored.wait())
         await asyncio.wait([stored, self._task], return_when=asyncio.FIRST_COMPLETED)
         stored.cancel()
@@ -73,24 +79,40 @@ class DeltaWriter:
             deltas=self.deltas,
             content_chars=self.content_chars,
             reasoning_chars=self.reasoning_chars,
+            tool_call_chars=self.tool_call_chars,
         )
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while (self._content or self._reasoning) and not self._aborted:
+            while (self._content or self._reasoning or self._tool_calls) and not self._aborted:
                 delta = self._take()
                 await self._append(delta, self.deltas == 0)
                 self.deltas += 1
                 self.content_chars += len(delta.content)
                 self.reasoning_chars += len(delta.reasoning)
+                self.tool_call_chars += sum(len(f.arguments) for f in delta.tool_calls)
             self._stored.set()
             if self._closing or self._aborted:
                 return
 
     def _take(self) -> DeltaEvent:
-        delta = DeltaEvent(content="".join(self._content), reasoning="".join(self._reasoning))
+        delta = DeltaEvent(
+            content="".join(self._content),
+            reasoning="".join(self._reasoning),
+            tool_calls=tuple(self._tool_calls),
+        )
         self._content.clear()
         self._reasoning.clear()
+        self._tool_calls.clear()
         return delta
+
+
+def _merge_fragment(pending: list[ToolCallDelta], fragment: ToolCallDelta) -> None:
+    """Append ``fragment``, joined to the one before when it only continues that call."""
+    last = pending[-1] if pending else None
+    if last is not None and last.index == fragment.index and fragment.id is None:
+        pending[-1] = last.model_copy(update={"arguments": last.arguments + fragment.arguments})
+    else:
+        pending.append(fragment)

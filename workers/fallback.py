@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
 from shared.config import RouteStep
 from shared.errors import ContextLengthExceeded, ProviderError, ProviderQuotaExhausted
@@ -25,63 +23,6 @@ class Move:
 
     index: int
     wait_s: float = 0.0
-
-
-class SkipReason(StrEnum):
-    """Why a step of the route was passed over without a call."""
-
-    CIRCUIT_OPEN = "circuit_open"
-    PROVIDER_SATURATED = "provider_saturated"
-
-    @property
-    def explanation(self) -> str:
-        if self is SkipReason.CIRCUIT_OPEN:
-            return "skipped: the provider keeps failing and is paused"
-        return "skipped: the provider is at its configured quota"
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One step of the route tried (and failed) or passed over."""
-
-    provider: str
-    model: str
-    skipped: SkipReason | None = None
-    code: str | None = None
-    message: str | None = None
-    upstream_status: int | None = None
-
-    @classmethod
-    def failed(cls, step: RouteStep, error: ProviderError) -> Attempt:
-        return cls(
-            step.provider,
-            step.model,
-            code=error.code,
-            message=error.message,
-            upstream_status=error.upstream_status,
-        )
-
-    @classmethod
-    def passed_over(cls, step: RouteStep, reason: SkipReason) -> Attempt:
-        return cls(step.provider, step.model, skipped=reason)
-
-    @property
-    def outcome(self) -> str:
-        """The skip reason or the error code, as the final error's message names it."""
-        return str(self.skipped or self.code)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The attempt as the ``attempts`` list of a final error shows it."""
-        record: dict[str, Any] = {"provider": self.provider, "model": self.model}
-        if self.skipped is not None:
-            record["skipped"] = self.skipped.value
-        if self.code is not None:
-            record |= {
-                "code": self.code,
-                "message": self.message,
-                "upstream_status": self.upstream_status,
-            }
-        return record
 
 
 def next_move(

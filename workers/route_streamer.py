@@ -5,52 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
 
+from shared.capabilities import Capability, required_by
 from shared.config import ProviderLimits, RouteStep
 from shared.errors import (
     AllProvidersFailed,
     ProviderError,
     ProviderRejected,
 )
-from shared.events import Delivered, DeltaEvent, FallbackEvent
+from shared.events import DeltaEvent, FallbackEvent, ToolCallDelta
 from shared.jobs import JobSpec
 from shared.jobstore import JobFields
 from shared.limits import RateLimiter, estimate_tokens
 from shared.provider_health import Permission, ProviderHealth
-from shared.usage import Usage
+from shared.routing import Attempt, SkipReason, missing_for
 from workers.delta_writer import DeltaWriter
-from workers.fallback import Attempt, Move, SkipReason, next_move
+from workers.fallback import Move, next_move
 from workers.job_events import JobEvents
 from workers.providers.base import ProviderCall
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
-
-
-@dataclass(slots=True)
-class Transcript:
-    """What the provider sent: the result if all goes well, the ``delivered`` note if not."""
-
-    content: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    step: RouteStep | None = None
-    writer: DeltaWriter | None = None
-
-    @property
-    def has_output(self) -> bool:
-        return bool(self.content or self.reasoning)
-
-    def delivered(self) -> Delivered:
-        return Delivered() if self.writer is None else self.writer.delivered()
-
-    async def settle(self, *, flush: bool) -> None:
-        """Before the job's last event: store the deltas already read, or drop them."""
-        if self.writer is not None:
-            await (self.writer.close() if flush else self.writer.abort())
+from workers.transcript import Transcript
 
 
 class RouteStreamer:
@@ -76,7 +53,8 @@ class RouteStreamer:
         self.transcript = transcript
         self.providers = providers
         self.health = health
-        self.attempts: list[Attempt] = []
+        self.attempts = transcript.attempts
+        self._needs = required_by(spec.request)
         self._announced = False
         transcript.writer = DeltaWriter(self._append_delta)
 
@@ -86,6 +64,11 @@ class RouteStreamer:
         try:
             while index < len(route):
                 step = route[index]
+                missing = missing_for(step, self._needs)
+                if missing:
+                    await self._skip(step, index, SkipReason.CAPABILITY_UNSUPPORTED, missing)
+                    index += 1
+                    continue
                 if attempt == 1 and await self._circuit_open(step):
                     await self._skip(step, index, SkipReason.CIRCUIT_OPEN)
                     index += 1
@@ -129,11 +112,14 @@ class RouteStreamer:
             async for chunk in chunks:
                 if chunk.has_text:
                     ttft_s = ttft_s if ttft_s is not None else time.monotonic() - started
-                    await self._deliver(*self._filtered(chunk.content, chunk.reasoning))
+                    content, reasoning = self._filtered(chunk.content, chunk.reasoning)
+                    # Tool-call arguments are not filtered: a redaction would break their JSON.
+                    await self._deliver(content, reasoning, chunk.tool_calls)
+                transcript.reasoning_details += chunk.reasoning_details
                 transcript.finish_reason = chunk.finish_reason or transcript.finish_reason
                 transcript.usage = chunk.usage or transcript.usage
         if self._redactors is not None:
-            await self._deliver(self._redactors[0].flush(), self._redactors[1].flush())
+            await self._deliver(self._redactors[0].flush(), self._redactors[1].flush(), ())
         transcript.step = step
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
 
@@ -142,17 +128,18 @@ class RouteStreamer:
             return content, reasoning
         return self._redactors[0].feed(content), self._redactors[1].feed(reasoning)
 
-    async def _deliver(self, content: str, reasoning: str) -> None:
-        if not (content or reasoning):
+    async def _deliver(
+        self, content: str, reasoning: str, tool_calls: Sequence[ToolCallDelta]
+    ) -> None:
+        if not (content or reasoning or tool_calls):
             return
         transcript, writer = self.transcript, self.transcript.writer
         assert writer is not None
         if transcript.has_output:
-            writer.put(content, reasoning)
+            writer.put(content, reasoning, tool_calls)
         else:
-            await writer.put_and_store(content, reasoning)
-        transcript.content.append(content)
-        transcript.reasoning.append(reasoning)
+            await writer.put_and_store(content, reasoning, tool_calls)
+        transcript.add(content, reasoning, tool_calls)
 
     async def _after_failure(
         self, step: RouteStep, error: ProviderError, index: int, attempt: int
@@ -192,9 +179,15 @@ class RouteStreamer:
     async def _circuit_open(self, step: RouteStep) -> bool:
         return await self.health.permission(step.provider, step.model) is Permission.OPEN
 
-    async def _skip(self, step: RouteStep, index: int, reason: SkipReason) -> None:
+    async def _skip(
+        self,
+        step: RouteStep,
+        index: int,
+        reason: SkipReason,
+        missing: list[Capability] | None = None,
+    ) -> None:
         """Pass over a step that cannot serve now; say so if the client was told it was next."""
-        self.attempts.append(Attempt.passed_over(step, reason))
+        self.attempts.append(Attempt.passed_over(step, reason, missing))
         if not self._announced:
             return
         following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None

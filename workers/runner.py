@@ -19,9 +19,9 @@ from shared.errors import (
     WorkerLost,
 )
 from shared.events import DoneEvent, ErrorEvent
-from shared.jobs import JobResult, JobSpec, JobStatus
+from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import Claim, ClaimState, JobFields, JobStore
-from shared.limits import RateLimiter
+from shared.limits import RateLimiter, estimate_prompt_tokens
 from shared.provider_health import ProviderHealth
 from shared.settings import Settings
 from shared.usage import Usage
@@ -29,7 +29,8 @@ from workers.cancel import CancelRegistry
 from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
-from workers.route_streamer import RouteStreamer, Transcript
+from workers.route_streamer import RouteStreamer
+from workers.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,7 @@ class JobRunner:
         self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
         usage = transcript.usage or _estimate_usage(spec, transcript)
-        result = JobResult(
-            content="".join(transcript.content),
-            reasoning="".join(transcript.reasoning) or None,
-            finish_reason=transcript.finish_reason or "stop",
-        )
+        result = transcript.result()
         step = transcript.step
         assert step is not None
         price = price_at(
@@ -176,6 +173,7 @@ class JobRunner:
                 model=step.model,
                 usage=usage,
                 cost=cost,
+                message=transcript.message(),
             ),
             ends_as=JobStatus.SUCCEEDED,
             fields=JobFields(
@@ -184,6 +182,7 @@ class JobRunner:
                 result=result,
                 usage=usage,
                 cost=cost,
+                attempts=transcript.attempts,
                 finished_at=time.time(),
             ),
         )
@@ -216,7 +215,7 @@ class JobRunner:
             events.job_id,
             failure,
             ends_as=JobStatus.FAILED,
-            fields=JobFields(error=failure, finished_at=time.time()),
+            fields=JobFields(error=failure, attempts=transcript.attempts, finished_at=time.time()),
         )
 
 
@@ -229,8 +228,10 @@ def _consume_cancellation() -> None:
 
 def _estimate_usage(spec: JobSpec, transcript: Transcript) -> Usage:
     """Rough counts (four characters a token) for a provider that reported none."""
-    prompt = sum(len(m.content) for m in spec.request.messages) // 4 + 1
-    completion = sum(map(len, transcript.content + transcript.reasoning)) // 4 + 1
+    prompt = estimate_prompt_tokens(spec.request)
+    generated = transcript.content + transcript.reasoning
+    generated += [piece for call in transcript.calls for piece in call.arguments]
+    completion = sum(map(len, generated)) // 4 + 1
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,

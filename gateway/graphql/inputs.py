@@ -15,14 +15,16 @@ from pydantic import ValidationError
 
 from gateway.errors import validation_details
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, error_class_for
 
 STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 # ChatRequest field -> its CompletionOptionsInput name (resolvers get it in snake_case).
 OPTIONS = front_end_fields("graphql")
 # Input objects arrive with their unset fields as nulls, which ChatRequest would refuse.
-NESTED_INPUTS = ("cache",)
+NESTED_INPUTS = ("cache", "tools")
+# Fields of the input objects typed JSON in the SDL.
+JSON_FIELDS = frozenset({"parameters", "reasoning_details"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ def completion_input(
 ) -> CompletionInput:
     """Validate ``messages`` and ``options``; raises InvalidRequest."""
     options = options or {}
-    body: dict[str, Any] = {"messages": [_without_nulls(message) for message in messages]}
+    body: dict[str, Any] = {"messages": [_message(message) for message in messages]}
     for field, name in OPTIONS.items():
         value = options.get(_snake(name))
         if value is not None:
@@ -47,7 +49,8 @@ def completion_input(
         chat = ChatRequest.model_validate(body)
     except ValidationError as exc:
         details = [{**d, "loc": graphql_loc(d["loc"])} for d in validation_details(exc)]
-        raise InvalidRequest("invalid request", details=details) from exc
+        error = error_class_for(details[0]["type"], InvalidRequest)
+        raise error("invalid request", details=details) from exc
     return CompletionInput(chat=chat, stream_id=stream_id(options.get("stream_id")))
 
 
@@ -81,5 +84,25 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _without_nulls(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    """A ChatMessageInput as ChatRequest takes a message: ``parts`` become its content."""
+    fields: dict[str, Any] = _without_nulls(message)
+    if "parts" in fields:
+        fields["content"] = fields.pop("parts")
+    elif "content" not in fields and fields.get("tool_calls"):
+        fields["content"] = None
+    return fields
+
+
+def _without_nulls(value: Any) -> Any:
+    """Input objects hold every field they do not set as null; the JSON scalars inside them
+    (``JSON_FIELDS``) are the client's own and stay as they are."""
+    if isinstance(value, dict):
+        return {
+            name: v if name in JSON_FIELDS else _without_nulls(v)
+            for name, v in value.items()
+            if v is not None
+        }
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value

@@ -24,6 +24,7 @@ _UNSET = dict.fromkeys(
     (
         "content",
         "reasoning",
+        "tool_calls",
         "finish_reason",
         "usage",
         "cost",
@@ -87,7 +88,11 @@ def stream_item(job_id: str, event: Event) -> dict[str, Any]:
     if isinstance(body, StartEvent):
         item.update(provider=body.provider, model=body.model, cache=body.cache)
     elif isinstance(body, DeltaEvent):
-        item.update(content=body.content or None, reasoning=body.reasoning or None)
+        item.update(
+            content=body.content or None,
+            reasoning=body.reasoning or None,
+            tool_calls=[f.model_dump() for f in body.tool_calls] or None,
+        )
     elif isinstance(body, UsageEvent):
         item.update(usage=body.usage.model_dump())
     elif isinstance(body, FallbackEvent):

@@ -6,7 +6,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ariadne import EnumType, ScalarType, make_executable_schema
+from ariadne import EnumType, ObjectType, ScalarType, make_executable_schema
 from graphql import GraphQLSchema, ValueNode, value_from_ast_untyped
 
 from gateway.graphql.mutations import mutation
@@ -33,6 +33,12 @@ def parse_json_literal(node: ValueNode, variables: dict[str, Any] | None = None)
     return value_from_ast_untyped(node, variables)
 
 
+usage_type = ObjectType("Usage")
+# Ariadne would look these up as cache_write_5_m_tokens: a digit starts a camel-case word.
+usage_type.set_alias("cacheWrite5mTokens", "cache_write_5m_tokens")
+usage_type.set_alias("cacheWrite1hTokens", "cache_write_1h_tokens")
+
+
 def sdl() -> str:
     """The schema's SDL, as shipped in the package (``llm-gateway schema`` prints it)."""
     return resources.files("gateway.graphql").joinpath("schema.graphql").read_text()
@@ -47,6 +53,7 @@ def executable_schema() -> GraphQLSchema:
         mutation,
         subscription,
         json_scalar,
+        usage_type,
         EnumType("JobStatus", JobStatus),
         EnumType("StreamEventType", EventType),
         convert_names_case=True,

@@ -84,6 +84,9 @@ def completion_body(job: Job) -> dict[str, Any]:
         "provider_model": job.provider_model,
         "content": job.result.content,
         "reasoning": job.result.reasoning,
+        "tool_calls": [call.model_dump() for call in job.result.tool_calls],
+        "reasoning_details": [d.model_dump(exclude_none=True) for d in job.result.reasoning_details]
+        or None,
         "finish_reason": job.result.finish_reason,
         "usage": job.usage.model_dump() if job.usage else None,
         "cost": job.cost,

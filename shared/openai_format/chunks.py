@@ -1,7 +1,9 @@
 """A job's events as OpenAI's ``chat.completion.chunk`` objects.
 
-As OpenAI streams them: the first chunk carries ``delta.role``, content and reasoning
-(``delta.reasoning_content``) follow, the finishing chunk has an empty delta and the
+As OpenAI streams them: the first chunk carries ``delta.role``, content, reasoning
+(``delta.reasoning_content``) and tool-call fragments follow (a call's id, type and name on its
+first fragment, then pieces of its arguments, under the call's index), reasoning details to send
+back come whole in one chunk before the end, the finishing chunk has an empty delta and the
 ``finish_reason``, and with ``include_usage`` every chunk has ``usage: null`` but a last one with
 ``choices: []`` and the usage. A job that fails ends with ``{"error": {...}}``, which the SDK
 raises. Fallback and usage events have no chunk: the client sees only the answer.
@@ -12,9 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.events import DeltaEvent, DoneEvent, ErrorEvent, Event, StartEvent
+from shared.events import DeltaEvent, DoneEvent, ErrorEvent, Event, StartEvent, ToolCallDelta
 from shared.openai_format.errors import openai_error_body
-from shared.openai_format.response import completion_id, finish_reason, usage_object
+from shared.openai_format.response import (
+    completion_id,
+    finish_reason,
+    reasoning_details,
+    usage_object,
+)
 
 
 @dataclass(slots=True)
@@ -35,8 +42,11 @@ class ChunkStream:
         if isinstance(body, StartEvent):
             return self._opening()
         if isinstance(body, DoneEvent):
-            finish = self._choice({}, finish_reason(body.finish_reason))
-            ending = [*self._opening(), finish]
+            ending = self._opening()
+            details = body.message.reasoning_details if body.message else []
+            if details:  # whole, once: to send back on the next turn
+                ending.append(self._choice({"reasoning_details": reasoning_details(details)}))
+            ending.append(self._choice({}, finish_reason(body.finish_reason)))
             if self.include_usage:
                 ending.append(self._chunk([], usage=usage_object(body.usage)))
             return ending
@@ -75,4 +85,18 @@ def _delta_of(event: DeltaEvent) -> dict[str, Any]:
         delta["content"] = event.content
     if event.reasoning:
         delta["reasoning_content"] = event.reasoning
+    if event.tool_calls:
+        delta["tool_calls"] = [_tool_call_delta(fragment) for fragment in event.tool_calls]
     return delta
+
+
+def _tool_call_delta(fragment: ToolCallDelta) -> dict[str, Any]:
+    """OpenAI's form: id, type and name on a call's first fragment only, then arguments."""
+    if fragment.id is None:
+        return {"index": fragment.index, "function": {"arguments": fragment.arguments}}
+    return {
+        "index": fragment.index,
+        "id": fragment.id,
+        "type": "function",
+        "function": {"name": fragment.name or "", "arguments": fragment.arguments},
+    }

@@ -26,6 +26,8 @@ _TYPES = {
 }
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCATION_ROOTS = ("body", "query", "header", "path")
+# How pydantic names the branch of a union it tried; not a field of the request.
+_UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
 
 
 class UnsupportedParameter(InvalidRequest):
@@ -87,22 +89,40 @@ def param_of(error: GatewayError) -> str | None:
 
 
 def param_from_loc(loc: Sequence[Any]) -> str | None:
-    """``["body", "messages", 0, "content"]`` → ``"messages[0].content"``; stops at the first
-    part that is not a field name or an index (pydantic's union branch names)."""
-    parts = list(loc)
+    """``["body", "messages", 0, "content"]`` → ``"messages[0].content"``, without the names
+    pydantic gives the branches of a union (``str``, ``list[...]``) or the tag of a tagged
+    union (a content part's ``image_url`` before its ``image_url`` field); stops at anything
+    else that is not a field name or an index."""
+    parts = [p for p in loc if not _is_branch(p)]
     if len(parts) == 2 and parts[0] == "header":
         return str(parts[1])
     if parts and parts[0] in _LOCATION_ROOTS:
         parts = parts[1:]
     path = ""
-    for part in parts:
+    for i, part in enumerate(parts):
         if isinstance(part, int) and path:
             path += f"[{part}]"
+        elif _is_tag(parts, i):
+            continue
         elif isinstance(part, str) and _IDENTIFIER.match(part):
             path += f".{part}" if path else part
         else:
             break
     return path or None
+
+
+def _is_branch(part: object) -> bool:
+    return isinstance(part, str) and (part in _UNION_BRANCHES or "[" in part)
+
+
+def _is_tag(parts: list[Any], i: int) -> bool:
+    """A tagged union's tag: repeated by the field after it, or a content part's type."""
+    part = parts[i]
+    if not isinstance(part, str) or i == 0:
+        return False
+    if i + 1 < len(parts) and parts[i + 1] == part:
+        return True
+    return isinstance(parts[i - 1], int) and i >= 2 and parts[i - 2] == "content"
 
 
 def _as_dict(details: Any) -> dict[str, Any]:

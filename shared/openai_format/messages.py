@@ -1,4 +1,10 @@
-"""OpenAI ``messages`` to the gateway's: text content only, parts joined."""
+"""OpenAI ``messages`` to the gateway's: the same shapes, under the gateway's field names.
+
+Content, content parts, ``tool_calls`` and ``tool_call_id`` pass as they are, for ChatRequest to
+validate. The reasoning an assistant turn carried comes back under DeepSeek's name
+(``reasoning_content``) or OpenRouter's (``reasoning``, ``reasoning_details``); what OpenAI's own
+answers hold and clients echo (``refusal``, ``annotations``, ``audio: null``) is dropped.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,15 @@ from typing import Any
 
 from shared.openai_format.errors import UnknownParameter, UnsupportedParameter, invalid
 
-# Text parts are joined with a newline: separate parts are separate paragraphs of one message.
-PART_SEPARATOR = "\n"
-_MESSAGE_FIELDS = frozenset({"role", "content", "name", "tool_call_id"})
-# Accepted only when empty: the gateway carries no tool calls yet.
-_TOOL_FIELDS = frozenset({"tool_calls", "function_call", "audio"})
-# Assistant-message fields of OpenAI's own answers that clients echo back; they carry nothing.
-_ECHOED_FIELDS = frozenset({"refusal", "annotations"})
+_SAME = frozenset({"role", "content", "name", "tool_call_id", "tool_calls", "reasoning_details"})
+_REASONING = ("reasoning_content", "reasoning")
+# Echoed from OpenAI's own answers; they carry nothing a provider needs back.
+_ECHOED = frozenset({"refusal", "annotations"})
+# Accepted only when empty: the gateway carries neither legacy function calls nor audio out.
+_UNSUPPORTED = {
+    "function_call": "legacy function_call is not supported; send tool_calls",
+    "audio": "assistant audio is not supported by this gateway",
+}
 
 
 def messages_from_openai(raw: object) -> object:
@@ -29,48 +37,29 @@ def message_from_openai(raw: object, where: str) -> dict[str, Any]:
         raise invalid(f"{where} must be an object", where)
     message: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in _MESSAGE_FIELDS:
-            if value is not None:
-                message[key] = value
-        elif key in _TOOL_FIELDS:
+        if value is None:
+            continue
+        if key == "tool_calls" and value == []:
+            continue  # some clients send an empty list on every assistant turn
+        if key in _SAME:
+            message[key] = value
+        elif key in _REASONING:
+            message["reasoning"] = value
+        elif key in _UNSUPPORTED:
             if value:
                 raise UnsupportedParameter(
-                    f"{where}.{key}: tool and function calls are not supported by this gateway "
-                    "yet; send text content only",
-                    details={"param": f"{where}.{key}"},
+                    f"{where}.{key}: {_UNSUPPORTED[key]}", details={"param": f"{where}.{key}"}
                 )
-        elif key not in _ECHOED_FIELDS:
+        elif key not in _ECHOED:
             raise UnknownParameter(
                 f"unrecognized field in {where}: {key}", details={"param": f"{where}.{key}"}
             )
-    content = raw.get("content")
-    if content is None and raw.get("role") == "assistant":
-        message["content"] = ""  # an assistant turn that only refused or called tools
-    elif content is not None:
-        message["content"] = content_text(content, f"{where}.content")
+    content = message.get("content")
+    if isinstance(content, list):
+        # Refusal parts of an echoed answer say nothing to a provider.
+        message["content"] = [
+            p for p in content if not (isinstance(p, dict) and p.get("type") == "refusal")
+        ]
+    if content is None and message.get("role") == "assistant" and "tool_calls" not in message:
+        message["content"] = ""  # an assistant turn that only refused
     return message
-
-
-def content_text(content: object, where: str) -> object:
-    """A string as it is; an array of text parts as their texts joined."""
-    if not isinstance(content, list):
-        return content  # a string, or a wrong type for ChatRequest to refuse
-    return PART_SEPARATOR.join(_part_text(part, f"{where}[{i}]") for i, part in enumerate(content))
-
-
-def _part_text(part: object, where: str) -> str:
-    if not isinstance(part, dict):
-        raise invalid(f"{where} must be an object such as {{'type': 'text', 'text': ...}}", where)
-    kind = part.get("type")
-    if kind != "text":
-        if isinstance(kind, str):
-            raise UnsupportedParameter(
-                f"{where}: content parts of type {kind!r} are not supported; "
-                "this gateway carries text only",
-                details={"param": f"{where}.type"},
-            )
-        raise invalid(f"{where}.type must be 'text'", f"{where}.type")
-    text = part.get("text")
-    if not isinstance(text, str):
-        raise invalid(f"{where}.text must be a string", f"{where}.text")
-    return text

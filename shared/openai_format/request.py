@@ -1,13 +1,13 @@
 """An OpenAI ``/v1/chat/completions`` body to the gateway's ChatRequest.
 
-Fields OpenAI defines are mapped, passed upstream (``response_format``, ``reasoning_effort``,
-``logit_bias`` go into ``extra_body``), ignored when they change nothing here (``store``,
-``metadata``...), or refused with ``unsupported_parameter`` when the gateway cannot honour them
-(tools, ``n`` > 1, log probabilities, audio). The gateway's own options ride beside them, as the
-SDK's ``extra_body`` sends them: ``fallback_models``, ``provider``, ``cache``, ``timeout_s`` and
-``extra_body`` (fields for the upstream request). Any other field is refused with
-``unknown_parameter``, so that a typo is seen rather than silently dropped. A null field counts
-as absent.
+Fields OpenAI defines are mapped (tools, tool_choice, response_format and the sampling options
+are ChatRequest fields), passed upstream (``logit_bias`` goes into ``extra_body``), ignored when
+they change nothing here (``store``, ``metadata``...), or refused with ``unsupported_parameter``
+when the gateway cannot honour them (``n`` > 1, log probabilities, audio out, legacy functions).
+The gateway's own options ride beside them, as the SDK's ``extra_body`` sends them:
+``fallback_models``, ``provider``, ``cache``, ``timeout_s`` and ``extra_body`` (fields for the
+upstream request). Any other field is refused with ``unknown_parameter``, so that a typo is seen
+rather than silently dropped. A null field counts as absent.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, error_class_for
 from shared.openai_format.errors import (
     UnknownParameter,
     UnsupportedParameter,
@@ -34,27 +35,24 @@ from shared.openai_format.messages import messages_from_openai
 _FIELDS = front_end_fields("openai")
 _BY_HAND = ("max_tokens", "extra_body")
 _MAPPED = {field: name for field, name in _FIELDS.items() if field not in _BY_HAND}
-PASSED_UPSTREAM = ("response_format", "reasoning_effort", "logit_bias")
+PASSED_UPSTREAM = ("logit_bias",)
 IGNORED = (
     "store",
     "metadata",
     "service_tier",
-    "parallel_tool_calls",
     "prompt_cache_key",
     "safety_identifier",
     "stream",  # read by the route (stream_mode_of)
     "stream_options",
 )
-_TOOLS = "tools and function calling are not supported by this gateway yet"
+_FUNCTIONS = "legacy functions/function_call are not supported: send tools and tool_choice"
 # field -> (the values that ask for nothing, why anything else is refused)
 UNSUPPORTED: dict[str, tuple[tuple[Any, ...], str]] = {
     "n": ((1,), "n must be 1: this gateway returns one choice"),
     "logprobs": ((False,), "log probabilities are not supported by this gateway"),
     "top_logprobs": ((0,), "log probabilities are not supported by this gateway"),
-    "tools": (([],), _TOOLS),
-    "tool_choice": (("none",), _TOOLS),
-    "functions": (([],), _TOOLS),
-    "function_call": (("none",), _TOOLS),
+    "functions": (([],), _FUNCTIONS),
+    "function_call": (("none",), _FUNCTIONS),
     "modalities": ((["text"],), "this gateway answers with text only"),
     "audio": ((), "this gateway answers with text only"),
     "prediction": ((), "predicted outputs are not supported by this gateway"),
@@ -155,12 +153,23 @@ def _upstream_fields(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _translated(exc: ValidationError, renames: dict[str, str]) -> InvalidRequest:
-    """The first failure, under the name the client sent the field by."""
+    """The first failure, under the name the client sent the field by; a failure whose type is
+    one of the gateway's codes (an invalid data: URL...) is that error."""
     errors = exc.errors()
-    loc = list(errors[0]["loc"])
+    loc = list(_most_specific(errors)["loc"])
     if loc and loc[0] in renames:
         loc[0] = renames[loc[0]]
     param = param_from_loc(loc)
     where = f"{param}: " if param else ""
     details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-    return InvalidRequest(f"{where}{errors[0]['msg']}", details={"param": param, "errors": details})
+    error = error_class_for(_most_specific(errors)["type"], InvalidRequest)
+    message = _most_specific(errors)["msg"]
+    return error(f"{where}{message}", details={"param": param, "errors": details})
+
+
+def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
+    """Of the errors at the first one's field, the deepest: a union reports each branch it
+    tried, and the deepest is the branch the client meant (a text part's bad ``text``)."""
+    field = errors[0]["loc"][:2]
+    same_field = [e for e in errors if e["loc"][:2] == field]
+    return max(same_field, key=lambda e: len(e["loc"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.content import AssistantMessage, ReasoningDetail
 from shared.jobs import Job
 from shared.usage import Usage
 
@@ -19,9 +20,7 @@ def chat_completion_from_job(job: Job) -> dict[str, Any]:
     """The ``chat.completion`` of a succeeded job; ``model`` is the routed model's name."""
     if job.result is None:
         raise ValueError(f"job {job.id} has no result (status {job.status})")
-    message: dict[str, Any] = {"role": "assistant", "content": job.result.content, "refusal": None}
-    if job.result.reasoning:
-        message["reasoning_content"] = job.result.reasoning
+    message = assistant_message(job.result)
     return {
         "id": completion_id(job.id),
         "object": "chat.completion",
@@ -39,6 +38,24 @@ def chat_completion_from_job(job: Job) -> dict[str, Any]:
     }
 
 
+def assistant_message(answer: AssistantMessage) -> dict[str, Any]:
+    """The answer as OpenAI's assistant message: content null when it only called tools;
+    reasoning under DeepSeek's name, reasoning details under OpenRouter's."""
+    content: str | None = answer.content if answer.content or not answer.tool_calls else None
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    if answer.tool_calls:
+        message["tool_calls"] = [call.model_dump() for call in answer.tool_calls]
+    if answer.reasoning:
+        message["reasoning_content"] = answer.reasoning
+    if answer.reasoning_details:
+        message["reasoning_details"] = reasoning_details(answer.reasoning_details)
+    return message
+
+
+def reasoning_details(details: list[ReasoningDetail]) -> list[dict[str, Any]]:
+    return [detail.model_dump(exclude_none=True) for detail in details]
+
+
 def finish_reason(reason: str | None) -> str:
     """The job's finish reason; ``stop`` when the provider gave none."""
     return reason or "stop"
@@ -51,6 +68,9 @@ def usage_object(usage: Usage | None) -> dict[str, Any]:
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "prompt_tokens_details": {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }

@@ -56,12 +56,16 @@ def error_code(events: list[ServerSentEvent]) -> str:
     return code
 
 
-def usage(prompt: int, completion: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+def usage(
+    prompt: int, completion: int, cached: int = 0, reasoning: int = 0, written: int = 0
+) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "cached_tokens": cached,
+        "cache_write_5m_tokens": written,
+        "cache_write_1h_tokens": 0,
         "reasoning_tokens": reasoning,
         "estimated": False,
     }

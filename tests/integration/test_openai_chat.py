@@ -133,7 +133,9 @@ def test_gateway_extras_ride_in_extra_body_and_extra_headers(sdk: OpenAI, stack:
     tag = new_tag()
     completion = sdk.chat.completions.create(
         model="chain",
-        messages=user(directive(tag=tag, tokens=2)),
+        # json_object needs the word json in the prompt (the fake holds OpenAI's rule); the
+        # directive's json_output keeps the answer the text this test expects.
+        messages=user(directive(tag=tag, tokens=2, json_output=expected_text(2))),
         extra_headers={"X-Gateway-Provider": "fake_backup"},
         extra_body={"extra_body": {"top_k": 3}, "response_format": {"type": "json_object"}},
     )

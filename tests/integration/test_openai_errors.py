@@ -45,17 +45,17 @@ def test_a_bad_key_is_an_authentication_error(stack: Stack) -> None:
         ({"n": 2}, "unsupported_parameter", "n"),
         ({"logprobs": True}, "unsupported_parameter", "logprobs"),
         (
-            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]},
-            "unsupported_parameter",
-            "tools",
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": 1}}}]},
+            "invalid_tool_schema",
+            "tools[0].function.parameters",
         ),
         ({"extra_body": {"temprature": 1}}, "unknown_parameter", "temprature"),
         ({"extra_body": {"fallback_models": "chain"}}, "invalid_request", "fallback_models"),
         ({"messages": [{"role": "robot", "content": "x"}]}, "invalid_request", "messages[0].role"),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
-            "unsupported_parameter",
-            "messages[0].content[0].type",
+            "invalid_request",
+            "messages[0].content[0].image_url.url",
         ),
     ],
 )

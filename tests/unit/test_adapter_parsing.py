@@ -96,6 +96,8 @@ def test_deepseek_reasoner_stream_whatever_the_reads(split: int) -> None:
         "completion_tokens": 169,
         "total_tokens": 175,
         "cached_tokens": 1,  # prompt_cache_hit_tokens, DeepSeek's own field, wins
+        "cache_write_5m_tokens": 0,
+        "cache_write_1h_tokens": 0,
         "reasoning_tokens": 117,
         "estimated": False,
     }
@@ -260,6 +262,8 @@ def test_anthropic_thinking_cumulative_usage_and_cache() -> None:
         "completion_tokens": 15,  # the last running total, not 10 + 15
         "total_tokens": 42,
         "cached_tokens": 20,
+        "cache_write_5m_tokens": 2,
+        "cache_write_1h_tokens": 0,
         "reasoning_tokens": 0,
         "estimated": False,
     }

@@ -40,6 +40,7 @@ async def test_a_lone_delta_goes_out_at_once_and_a_backlog_is_merged() -> None:
         "deltas": 2,
         "content_chars": 3,
         "reasoning_chars": 1,
+        "tool_call_chars": 0,
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, InvalidToolSchema, UnsupportedUrl
 from shared.openai_format import (
     StreamMode,
     UnknownParameter,
@@ -68,14 +68,14 @@ def test_fields_are_mapped_and_nulls_are_absent() -> None:
     }
     assert (request.models, request.provider, request.timeout_s) == (["b"], "p", 30)
     assert request.cache is not None and request.cache.no_store
-    assert request.extra_body == {
-        "top_k": 3,
-        "response_format": {"type": "json_object"},
-        "reasoning_effort": "low",
-    }
+    # Structured output and reasoning are the gateway's own fields now (each adapter maps them).
+    assert request.extra_body == {"top_k": 3}
+    assert request.response_format is not None and request.response_format.type == "json_object"
+    assert request.reasoning_effort == "low"
+    assert (request.tools, request.tool_choice) == ([], "none")
 
 
-def test_text_parts_are_joined_and_roles_kept() -> None:
+def test_text_parts_are_kept_and_read_as_one_text() -> None:
     request = chat_request_from_openai(
         body(
             messages=[
@@ -89,11 +89,12 @@ def test_text_parts_are_joined_and_roles_kept() -> None:
             ]
         )
     )
-    assert [(m.role, m.content, m.name) for m in request.messages] == [
+    assert [(m.role, m.text, m.name) for m in request.messages] == [
         ("developer", "be brief", None),
         ("user", "one\ntwo", "ann"),
         ("assistant", "", None),
     ]
+    assert len(request.messages[1].parts) == 2  # parts stay parts (they may carry cache marks)
 
 
 def test_max_tokens_under_either_name() -> None:
@@ -110,8 +111,8 @@ def test_max_tokens_under_either_name() -> None:
         ({"n": 2}, UnsupportedParameter, "n"),
         ({"n": True}, UnsupportedParameter, "n"),
         ({"logprobs": True}, UnsupportedParameter, "logprobs"),
-        ({"tools": [{"type": "function"}]}, UnsupportedParameter, "tools"),
-        ({"tool_choice": "auto"}, UnsupportedParameter, "tool_choice"),
+        ({"tools": [{"type": "function"}]}, InvalidRequest, "tools[0].function"),
+        ({"tool_choice": "required"}, InvalidToolSchema, "tool_choice"),
         ({"functions": [{"name": "f"}]}, UnsupportedParameter, "functions"),
         ({"modalities": ["text", "audio"]}, UnsupportedParameter, "modalities"),
         ({"temprature": 1}, UnknownParameter, "temprature"),
@@ -136,8 +137,8 @@ def test_max_tokens_under_either_name() -> None:
         ),
         (
             {"messages": [{"role": "assistant", "content": "", "tool_calls": [{"id": "c"}]}]},
-            UnsupportedParameter,
-            "messages[0].tool_calls",
+            InvalidRequest,
+            "messages[0].tool_calls[0].function",
         ),
         (
             {
@@ -151,8 +152,8 @@ def test_max_tokens_under_either_name() -> None:
                     }
                 ]
             },
-            UnsupportedParameter,
-            "messages[0].content[1].type",
+            UnsupportedUrl,
+            "messages[0].content[1].image_url.url",
         ),
         (
             {"messages": [{"role": "user", "content": [{"type": "text", "text": 3}]}]},
@@ -171,9 +172,9 @@ def test_bad_input_names_the_param(
     assert openai_status(raised.value) == 400
 
 
-def test_tools_say_they_are_not_supported_yet() -> None:
-    with pytest.raises(UnsupportedParameter, match="not supported by this gateway yet"):
-        chat_request_from_openai(body(tools=[{"type": "function"}]))
+def test_legacy_functions_say_to_send_tools() -> None:
+    with pytest.raises(UnsupportedParameter, match="send tools"):
+        chat_request_from_openai(body(functions=[{"name": "f"}]))
 
 
 def test_headers_fill_in_what_the_body_leaves_unset() -> None:

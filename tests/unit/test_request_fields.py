@@ -15,10 +15,12 @@ from gateway.graphql import sdl
 from gateway.graphql.inputs import completion_input
 from gateway.query_chat import chat_from_query
 from shared.chat import CacheControl, ChatRequest, front_end_fields
+from shared.content import Tool
 from shared.errors import InvalidRequest
 from shared.openai_format import chat_request_from_openai
 
 GRAPHQL_SCALARS = {float: "Float", int: "Int", str: "String", bool: "Boolean"}
+INPUT_TYPES = {CacheControl: "CacheControlInput", Tool: "ToolInput"}
 
 
 def core_type(annotation: Any) -> tuple[Any, bool]:
@@ -27,6 +29,8 @@ def core_type(annotation: Any) -> tuple[Any, bool]:
     arms = typing.get_args(annotation) if union else (annotation,)
     arms = tuple(a for a in arms if a is not type(None))
     listed = [a for a in arms if typing.get_origin(a) is list]
+    if len(arms) > 1 and not listed:
+        return typing.Union, False  # one of several shapes (a name, or an object)
     inner = typing.get_args(listed[0])[0] if listed else arms[0]
     while typing.get_origin(inner) is typing.Annotated:
         inner = typing.get_args(inner)[0]
@@ -42,10 +46,12 @@ def test_the_checked_in_sdl_has_every_declared_option_with_its_type() -> None:
         graphql_type = options.fields[name].type
         python_type, listed = core_type(ChatRequest.model_fields[field].annotation)
         named = get_named_type(graphql_type).name
-        if python_type is dict:
+        if python_type in (dict, typing.Union, types.UnionType):  # an object, or one of several
             assert named == "JSON", field
-        elif python_type is CacheControl:
-            assert named == "CacheControlInput", field
+        elif python_type in INPUT_TYPES:
+            assert named == INPUT_TYPES[python_type], field
+        elif python_type is typing.Literal:
+            assert named == "String", field
         else:
             assert named == GRAPHQL_SCALARS[python_type], field
             assert is_list_type(graphql_type) == listed, field

@@ -49,7 +49,7 @@ class AnthropicOptions(BaseModel):
 
 def anthropic_messages(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
     """The top-level ``system`` text and the ``messages`` (user/assistant roles only)."""
-    system = [m.content for m in messages if m.role in SYSTEM_ROLES and m.content]
+    system = [m.text for m in messages if m.role in SYSTEM_ROLES and m.text]
     turns: list[dict[str, Any]] = []
     for message in messages:
         if message.role in SYSTEM_ROLES:
@@ -75,6 +75,7 @@ class MessagesParser:
         self.input_tokens = 0
         self.cache_read = 0
         self.cache_creation = 0
+        self.cache_creation_1h = 0
         self.output_tokens = 0
         self.reported_usage = False
 
@@ -124,6 +125,10 @@ class MessagesParser:
         self.input_tokens = int(raw.get("input_tokens") or self.input_tokens)
         self.cache_read = int(raw.get("cache_read_input_tokens") or self.cache_read)
         self.cache_creation = int(raw.get("cache_creation_input_tokens") or self.cache_creation)
+        split = raw.get("cache_creation")
+        if isinstance(split, dict):
+            hour = split.get("ephemeral_1h_input_tokens")
+            self.cache_creation_1h = int(hour or self.cache_creation_1h)
         self.output_tokens = int(raw.get("output_tokens") or self.output_tokens)
 
     def usage(self) -> Usage:
@@ -134,6 +139,8 @@ class MessagesParser:
             completion_tokens=self.output_tokens,
             total_tokens=prompt + self.output_tokens,
             cached_tokens=self.cache_read,
+            cache_write_5m_tokens=self.cache_creation - self.cache_creation_1h,
+            cache_write_1h_tokens=self.cache_creation_1h,
         )
 
 

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from shared.chat import ChatRequest
 from shared.config import ProviderConfig
+from shared.content import ReasoningDetail
+from shared.events import ToolCallDelta
 from shared.usage import Usage
 
 
@@ -24,16 +26,21 @@ class ProviderCall:
 
 @dataclass(slots=True)
 class Chunk:
-    """What the provider delivered in one network read, frames already merged."""
+    """What the provider delivered in one network read, frames already merged: text, reasoning
+    and tool-call fragments (the gateway's indices 0..n-1, id and name on a call's first
+    fragment only), whole reasoning details, and the end's reason and usage."""
 
     content: str = ""
     reasoning: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    reasoning_details: list[ReasoningDetail] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Usage | None = field(default=None)
 
     @property
     def has_text(self) -> bool:
-        return bool(self.content or self.reasoning)
+        """Output a reader sees (text, reasoning or a tool call): the first token's clock."""
+        return bool(self.content or self.reasoning or self.tool_calls)
 
 
 class Provider(Protocol):

@@ -19,10 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.chat import ChatRequest
 from shared.config import ProviderConfig
 from shared.errors import ProviderUnavailable, StreamInterrupted
 from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
+from workers.providers.chat_body import Dialect
 from workers.providers.openai_compatible import (
     ChatCompletionsParser,
     OpenAICompatibleProvider,
@@ -31,6 +33,14 @@ from workers.providers.openai_compatible import (
 from workers.providers.sse_chat import StreamParser
 
 DEFAULT_BASE_URL = "https://api.deepseek.com"
+# OpenAI's efforts on DeepSeek's two (wire-tools §2).
+REASONING_EFFORTS = {
+    "minimal": "high",
+    "low": "high",
+    "medium": "high",
+    "high": "high",
+    "xhigh": "max",
+}
 # Not in OpenAI's vocabulary: DeepSeek ran out of capacity while generating.
 INSUFFICIENT_RESOURCE = "insufficient_system_resource"
 
@@ -59,9 +69,12 @@ class DeepSeekParser(ChatCompletionsParser):
 
 
 class DeepSeekProvider(OpenAICompatibleProvider):
-    """``POST {base_url}/chat/completions`` (no ``/v1``) at api.deepseek.com by default."""
+    """``POST {base_url}/chat/completions`` (no ``/v1``) at api.deepseek.com by default.
+
+    A thinking-mode tool loop needs each assistant turn's ``reasoning_content`` back."""
 
     default_base_url = DEFAULT_BASE_URL
+    dialect = Dialect(reasoning_text_field="reasoning_content")
 
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.options = DeepSeekOptions.model_validate(config.options)
@@ -75,6 +88,15 @@ class DeepSeekProvider(OpenAICompatibleProvider):
             if "stream_options" in call.extra_body:
                 body["stream_options"] = call.extra_body["stream_options"]
         return body
+
+    def reasoning_fields(self, request: ChatRequest) -> dict[str, Any]:
+        """DeepSeek thinks at ``high`` or ``max``; ``none`` turns thinking off."""
+        effort = request.reasoning_effort
+        if effort is None:
+            return {}
+        if effort == "none":
+            return {"thinking": {"type": "disabled"}}
+        return {"thinking": {"type": "enabled"}, "reasoning_effort": REASONING_EFFORTS[effort]}
 
     def new_parser(self) -> StreamParser:
         return DeepSeekParser(self.name)

@@ -32,9 +32,7 @@ class DemoProvider:
         self.options = DemoOptions.model_validate(config.options)
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
-        user_text = next(
-            (m.content for m in reversed(call.request.messages) if m.role == "user"), ""
-        )
+        user_text = next((m.text for m in reversed(call.request.messages) if m.role == "user"), "")
         words = (REPLY + " ".join(user_text.split()[:50])).split(" ")
         tokens = [word + " " for word in words[:-1]] + [words[-1]]
         limit = call.request.max_tokens or len(tokens)
@@ -42,7 +40,7 @@ class DemoProvider:
             if self.options.token_delay_s:
                 await asyncio.sleep(self.options.token_delay_s)
             yield Chunk(content=token)
-        prompt_tokens = sum(len(m.content.split()) for m in call.request.messages)
+        prompt_tokens = sum(len(m.text.split()) for m in call.request.messages)
         completion_tokens = min(limit, len(tokens))
         yield Chunk(
             finish_reason="length" if limit < len(tokens) else "stop",

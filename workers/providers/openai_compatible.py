@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.chat import ChatRequest
 from shared.errors import (
     ProviderError,
     ProviderUnavailable,
 )
 from shared.usage import Usage
 from workers.providers.base import Chunk, ProviderCall
+from workers.providers.chat_body import Dialect, chat_messages, tool_fields
 from workers.providers.http_errors import error_message
 from workers.providers.sse import SSEFrame
 from workers.providers.sse_chat import SSEChatProvider, StreamParser, parse_frame
+from workers.providers.tool_fragments import ToolCallFragments
 
 
 def usage_from_openai(usage: dict[str, Any]) -> Usage:
@@ -33,6 +36,8 @@ def usage_from_openai(usage: dict[str, Any]) -> Usage:
         cached_tokens=int(
             prompt_details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
         ),
+        # OpenAI's newest field and OpenRouter's: the writes, with no TTL said (5 minutes).
+        cache_write_5m_tokens=int(prompt_details.get("cache_write_tokens") or 0),
         reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
     )
 
@@ -44,6 +49,7 @@ class ChatCompletionsParser:
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
+        self.tool_calls = ToolCallFragments()
 
     def merge(self, frames: list[SSEFrame]) -> tuple[Chunk, bool]:
         merged = Chunk()
@@ -61,10 +67,16 @@ class ChatCompletionsParser:
             # `or ""`: reasoners send the other field as an explicit null, not absent.
             merged.content += delta.get("content") or ""
             merged.reasoning += delta.get("reasoning_content") or delta.get("reasoning") or ""
+            if isinstance(delta.get("tool_calls"), list):
+                merged.tool_calls += self.tool_calls.regular(delta["tool_calls"])
+            self.merge_delta(merged, delta)
             if choice.get("finish_reason"):
                 merged.finish_reason = choice["finish_reason"]
         if payload.get("usage"):
             merged.usage = self.usage(payload["usage"])
+
+    def merge_delta(self, merged: Chunk, delta: dict[str, Any]) -> None:
+        """What a dialect reads from a delta beyond text and tool calls (nothing here)."""
 
     def usage(self, raw: dict[str, Any]) -> Usage:
         return usage_from_openai(raw)
@@ -80,15 +92,26 @@ class ChatCompletionsParser:
 class OpenAICompatibleProvider(SSEChatProvider):
     """Streams ``POST {base_url}/chat/completions`` with ``stream_options.include_usage``."""
 
+    dialect = Dialect()
+
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
+        request = call.request
         return {
             **call.extra_body,
             "model": call.model,
-            "messages": [m.model_dump(exclude_none=True) for m in call.request.messages],
-            **call.request.sampling_options(),
+            "messages": chat_messages(request.messages, self.dialect),
+            **request.sampling_options(),
+            **tool_fields(request, self.dialect),
+            **self.reasoning_fields(request),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+
+    def reasoning_fields(self, request: ChatRequest) -> dict[str, Any]:
+        """How the upstream is asked to reason (OpenAI's reasoning_effort here)."""
+        if request.reasoning_effort is None:
+            return {}
+        return {"reasoning_effort": request.reasoning_effort}
 
     def new_parser(self) -> StreamParser:
         return ChatCompletionsParser(self.name)

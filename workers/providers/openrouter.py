@@ -15,17 +15,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.chat import ChatRequest
 from shared.config import ProviderConfig
+from shared.content import ReasoningDetail
 from shared.errors import ProviderError, ProviderUnavailable
 from workers.providers.base import Chunk
+from workers.providers.chat_body import Dialect
 from workers.providers.http_errors import error_message
 from workers.providers.openai_compatible import (
     ChatCompletionsParser,
     OpenAICompatibleProvider,
 )
+from workers.providers.sse import SSEFrame
 from workers.providers.sse_chat import StreamParser
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+# Pieces of a streamed reasoning detail that are joined; its other fields are replaced.
+JOINED = ("text", "summary", "data")
 # Before 2025 OpenRouter passed the upstream's raw finish reason through (e.g. Claude's end_turn).
 RAW_FINISH_REASONS = {
     "end_turn": "stop",
@@ -48,7 +54,28 @@ class OpenRouterOptions(BaseModel):
 
 
 class OpenRouterParser(ChatCompletionsParser):
-    """Chat Completions chunks with OpenRouter's error chunk and raw finish reasons."""
+    """Chat Completions chunks with OpenRouter's error chunk, raw finish reasons and streamed
+    ``reasoning_details``: pieces that repeat ``type``, ``format`` and ``index`` (wire-tools §3),
+    merged per index (text, summary and data joined, the last signature kept) and handed on
+    whole once the answer ends."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider)
+        self._details: dict[int, dict[str, Any]] = {}
+
+    def merge(self, frames: list[SSEFrame]) -> tuple[Chunk, bool]:
+        merged, done = super().merge(frames)
+        if (done or merged.finish_reason) and self._details:
+            merged.reasoning_details = [
+                ReasoningDetail.model_validate(d) for _, d in sorted(self._details.items())
+            ]
+            self._details = {}
+        return merged, done
+
+    def merge_delta(self, merged: Chunk, delta: dict[str, Any]) -> None:
+        for piece in delta.get("reasoning_details") or ():
+            if isinstance(piece, dict):
+                _merge_detail(self._details, piece)
 
     def merge_payload(self, merged: Chunk, payload: dict[str, Any]) -> None:
         for choice in payload.get("choices") or ():
@@ -71,10 +98,28 @@ class OpenRouterParser(ChatCompletionsParser):
         )
 
 
+def _merge_detail(details: dict[int, dict[str, Any]], piece: dict[str, Any]) -> None:
+    index = piece.get("index") if isinstance(piece.get("index"), int) else len(details)
+    assert isinstance(index, int)
+    detail = details.setdefault(index, {})
+    for key, value in piece.items():
+        if key in JOINED and isinstance(value, str):
+            detail[key] = detail.get(key, "") + value
+        elif key == "signature":
+            if value:
+                detail[key] = value
+        elif value is not None:
+            detail[key] = value
+
+
 class OpenRouterProvider(OpenAICompatibleProvider):
-    """``POST {base_url}/chat/completions`` at openrouter.ai by default, with attribution."""
+    """``POST {base_url}/chat/completions`` at openrouter.ai by default, with attribution.
+
+    It honours ``cache_control`` (for the providers that cache on marks) and wants each
+    assistant turn's ``reasoning_details`` back unchanged."""
 
     default_base_url = DEFAULT_BASE_URL
+    dialect = Dialect(cache_marks=True, reasoning_text_field="reasoning", reasoning_details=True)
 
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.options = OpenRouterOptions.model_validate(config.options)
@@ -89,6 +134,10 @@ class OpenRouterProvider(OpenAICompatibleProvider):
         if self.options.app_categories:
             headers["X-OpenRouter-Categories"] = ",".join(self.options.app_categories)
         return headers
+
+    def reasoning_fields(self, request: ChatRequest) -> dict[str, Any]:
+        effort = request.reasoning_effort
+        return {} if effort is None else {"reasoning": {"effort": effort}}
 
     def new_parser(self) -> StreamParser:
         return OpenRouterParser(self.name)

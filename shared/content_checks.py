@@ -1,0 +1,112 @@
+"""Checks of a whole conversation that no single field can make: attachments per request, tool
+calls answered by tool messages, tool schemas and the tool choice. Each refusal has its own
+stable code and names the field at fault (``details.param``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from shared.content import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGES,
+    FilePart,
+    ImagePart,
+    NamedToolChoice,
+    Tool,
+    ToolChoice,
+)
+from shared.errors import (
+    AttachmentTooLarge,
+    InvalidToolSchema,
+    ToolCallUnmatched,
+    TooManyAttachments,
+)
+
+if TYPE_CHECKING:
+    from shared.chat import ChatMessage
+
+
+def check_attachments(messages: Sequence[ChatMessage]) -> None:
+    """At most MAX_IMAGES images and MAX_FILES files; each inline one within its byte cap."""
+    images = files = 0
+    for i, message in enumerate(messages):
+        for j, part in enumerate(message.parts):
+            where = f"messages[{i}].content[{j}]"
+            if isinstance(part, ImagePart):
+                images += 1
+                inline = part.image_url.inline
+                if inline is not None and inline.size_bytes > MAX_IMAGE_BYTES:
+                    raise AttachmentTooLarge(
+                        f"{where}: an image may be at most {MAX_IMAGE_BYTES} bytes",
+                        details={"param": f"{where}.image_url.url", "limit": MAX_IMAGE_BYTES},
+                    )
+            elif isinstance(part, FilePart):
+                files += 1
+                inline = part.file.inline
+                if inline is not None and inline.size_bytes > MAX_FILE_BYTES:
+                    raise AttachmentTooLarge(
+                        f"{where}: a file may be at most {MAX_FILE_BYTES} bytes",
+                        details={"param": f"{where}.file.file_data", "limit": MAX_FILE_BYTES},
+                    )
+    for kind, count, limit in (("images", images, MAX_IMAGES), ("files", files, MAX_FILES)):
+        if count > limit:
+            raise TooManyAttachments(
+                f"a request may carry at most {limit} {kind} ({count} given)",
+                details={"param": "messages", "limit": limit},
+            )
+
+
+def check_tool_calls_answered(messages: Sequence[ChatMessage]) -> None:
+    """Every ``tool`` message answers a call an earlier assistant turn made."""
+    called: set[str] = set()
+    for i, message in enumerate(messages):
+        for call in message.tool_calls or ():
+            called.add(call.id)
+        if message.role == "tool" and message.tool_call_id not in called:
+            raise ToolCallUnmatched(
+                f"messages[{i}] answers tool call {message.tool_call_id!r}, which no earlier "
+                "assistant message made",
+                details={"param": f"messages[{i}].tool_call_id"},
+            )
+
+
+def check_tools(tools: Sequence[Tool] | None, choice: ToolChoice | None) -> None:
+    """Each tool's parameters are a JSON Schema of an object; a named choice names a tool."""
+    names = set()
+    for i, tool in enumerate(tools or ()):
+        function = tool.function
+        where = f"tools[{i}].function.parameters"
+        if function.name in names:
+            raise InvalidToolSchema(
+                f"two tools are named {function.name!r}",
+                details={"param": f"tools[{i}].function.name"},
+            )
+        names.add(function.name)
+        schema = function.parameters
+        if schema is None:
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            raise InvalidToolSchema(
+                f"{where} is not a valid JSON Schema: {exc.message}", details={"param": where}
+            ) from exc
+        if schema.get("type", "object") != "object":
+            raise InvalidToolSchema(
+                f"{where} must describe an object (type: object)", details={"param": where}
+            )
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+        raise InvalidToolSchema(
+            f"tool_choice names {choice.function.name!r}, which is not among the tools",
+            details={"param": "tool_choice"},
+        )
+    if choice == "required" and not names:
+        raise InvalidToolSchema(
+            "tool_choice is required but no tools are given", details={"param": "tool_choice"}
+        )
