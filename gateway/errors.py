@@ -20,7 +20,14 @@ from starlette.responses import Response
 
 from gateway.redis_failures import lost_redis
 from gateway.responses import JSON
-from shared.errors import GatewayError, InvalidRequest, MalformedBody, NotFound, error_class_for
+from shared.errors import (
+    GatewayError,
+    InvalidRequest,
+    MalformedBody,
+    NotFound,
+    error_class_for,
+    most_specific,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +84,7 @@ def install_error_handlers(app: FastAPI, shape: ErrorShape) -> None:
         details = validation_details(exc)
         if any(d["type"] == "json_invalid" for d in details):
             return shape.response(MalformedBody("the body is not valid JSON", details=details))
-        error = error_class_for(details[0]["type"], InvalidRequest) if details else InvalidRequest
+        error = error_class_for(most_specific(details)["type"], InvalidRequest)
         return shape.response(error("the request is invalid", details=details))
 
     async def http_error(request: Request, exc: Exception) -> Response:

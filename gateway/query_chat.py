@@ -17,7 +17,7 @@ from starlette.datastructures import QueryParams
 
 from gateway.errors import validation_details
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest, error_class_for
+from shared.errors import InvalidRequest, error_class_for, most_specific
 
 QUERY_FIELDS = tuple(front_end_fields("query"))
 
@@ -45,7 +45,7 @@ def chat_from_query(query: QueryParams) -> ChatRequest:
         return ChatRequest.model_validate(body, strict=False)
     except ValidationError as exc:
         details = [{**d, "loc": ["query", *d["loc"]]} for d in validation_details(exc)]
-        error = error_class_for(details[0]["type"], InvalidRequest)
+        error = error_class_for(most_specific(details)["type"], InvalidRequest)
         raise error("invalid request", details=details) from exc
 
 

@@ -25,7 +25,7 @@ from shared.content import (
     ToolCall,
     ToolChoice,
 )
-from shared.content_checks import check_attachments, check_tool_calls_answered, check_tools
+from shared.content_checks import check_tool_calls_answered, check_tools
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_CHARS = 1_000_000
@@ -217,7 +217,6 @@ class ChatRequest(BaseModel):
             raise ValueError(f"stop takes at most {MAX_STOP_SEQUENCES} sequences")
         if sum(len(m.text) for m in self.messages) > MAX_TOTAL_CHARS:
             raise ValueError(f"messages hold more than {MAX_TOTAL_CHARS} characters in all")
-        check_attachments(self.messages)
         check_tool_calls_answered(self.messages)
         check_tools(self.tools, self.tool_choice)
         if self.extra_body and len(orjson.dumps(self.extra_body)) > MAX_EXTRA_BODY_BYTES:

@@ -164,6 +164,17 @@ class ModelConfig(BaseModel):
     cache: ModelCache = Field(default_factory=ModelCache)
 
 
+class AttachmentLimits(BaseModel):
+    """Images and files one request may carry, and the bytes of each inline one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_images: int = Field(100, ge=0)
+    max_files: int = Field(20, ge=0)
+    max_image_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    max_file_bytes: int = Field(20 * 1024 * 1024, ge=1)
+
+
 class CircuitConfig(BaseModel):
     """When a (provider, model) is skipped: opened by failures, probed before it is trusted."""
 

@@ -19,11 +19,10 @@ from pydantic_core import PydanticCustomError
 
 from shared.errors import InvalidDataUrl, UnsupportedUrl
 
-# Per request: images and files, and the decoded bytes of each inline one.
-MAX_IMAGES = 100
-MAX_FILES = 20
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_FILE_BYTES = 32 * 1024 * 1024
+# How many images and files a request may carry, and how large, is the settings' word
+# (``AttachmentLimits``, checked at admission); these only bound what is parsed at all.
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 FILE_MEDIA_TYPES = ("application/pdf",)
 AUDIO_FORMATS = ("wav", "mp3")
@@ -148,6 +147,9 @@ ContentPart = Annotated[TextPart | ImagePart | FilePart | AudioPart, Field(discr
 
 
 class FunctionCall(_Part):
+    # Echoed from answers: the openai SDK's parse helpers add parsed_arguments, which go.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     name: str = Field(min_length=1, max_length=64)
     # A JSON string, as the model wrote it (it may not parse).
     arguments: str = Field("", max_length=1_000_000)
@@ -155,6 +157,9 @@ class FunctionCall(_Part):
 
 class ToolCall(_Part):
     """A call an assistant turn made; the ``tool`` message with its ``id`` answers it."""
+
+    # Echoed from answers: stream accumulators keep each call's ``index``, which goes.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(min_length=1, max_length=256)
     type: Literal["function"] = "function"

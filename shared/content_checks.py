@@ -10,11 +10,8 @@ from typing import TYPE_CHECKING
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from shared.config import AttachmentLimits
 from shared.content import (
-    MAX_FILE_BYTES,
-    MAX_FILES,
-    MAX_IMAGE_BYTES,
-    MAX_IMAGES,
     FilePart,
     ImagePart,
     NamedToolChoice,
@@ -32,8 +29,9 @@ if TYPE_CHECKING:
     from shared.chat import ChatMessage
 
 
-def check_attachments(messages: Sequence[ChatMessage]) -> None:
-    """At most MAX_IMAGES images and MAX_FILES files; each inline one within its byte cap."""
+def check_attachments(messages: Sequence[ChatMessage], limits: AttachmentLimits) -> None:
+    """No more images and files than ``limits`` allow, each inline one within its byte cap."""
+    max_image, max_file = limits.max_image_bytes, limits.max_file_bytes
     images = files = 0
     for i, message in enumerate(messages):
         for j, part in enumerate(message.parts):
@@ -41,20 +39,21 @@ def check_attachments(messages: Sequence[ChatMessage]) -> None:
             if isinstance(part, ImagePart):
                 images += 1
                 inline = part.image_url.inline
-                if inline is not None and inline.size_bytes > MAX_IMAGE_BYTES:
+                if inline is not None and inline.size_bytes > max_image:
                     raise AttachmentTooLarge(
-                        f"{where}: an image may be at most {MAX_IMAGE_BYTES} bytes",
-                        details={"param": f"{where}.image_url.url", "limit": MAX_IMAGE_BYTES},
+                        f"{where}: an image may be at most {max_image} bytes",
+                        details={"param": f"{where}.image_url.url", "limit": max_image},
                     )
             elif isinstance(part, FilePart):
                 files += 1
                 inline = part.file.inline
-                if inline is not None and inline.size_bytes > MAX_FILE_BYTES:
+                if inline is not None and inline.size_bytes > max_file:
                     raise AttachmentTooLarge(
-                        f"{where}: a file may be at most {MAX_FILE_BYTES} bytes",
-                        details={"param": f"{where}.file.file_data", "limit": MAX_FILE_BYTES},
+                        f"{where}: a file may be at most {max_file} bytes",
+                        details={"param": f"{where}.file.file_data", "limit": max_file},
                     )
-    for kind, count, limit in (("images", images, MAX_IMAGES), ("files", files, MAX_FILES)):
+    counts = (("images", images, limits.max_images), ("files", files, limits.max_files))
+    for kind, count, limit in counts:
         if count > limit:
             raise TooManyAttachments(
                 f"a request may carry at most {limit} {kind} ({count} given)",

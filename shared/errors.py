@@ -6,6 +6,7 @@ Provider and library errors are translated into these once, at the boundary wher
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 E = TypeVar("E", bound="GatewayError")
@@ -355,3 +356,11 @@ def _all_error_classes() -> list[type[GatewayError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+def most_specific(errors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Of a validation's errors at the first one's field, the deepest: a union reports each
+    branch it tried, and the deepest is the branch the client meant (a part's bad ``url``)."""
+    field = tuple(errors[0]["loc"])[:2]
+    same_field = [e for e in errors if tuple(e["loc"])[:2] == field]
+    return max(same_field, key=lambda e: len(e["loc"]))

@@ -64,7 +64,7 @@ class ToolCallDelta(_Record):
     index: int
     id: str | None = Field(None, exclude_if=_none)
     name: str | None = Field(None, exclude_if=_none)
-    arguments: str = Field("", exclude_if=_empty)
+    arguments: str = ""
 
 
 class Delivered(_Record):

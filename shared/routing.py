@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.capabilities import Capability, capabilities_of, required_by
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.content_checks import check_attachments
 from shared.errors import CapabilityUnsupported, InvalidRequest, ProviderError, ProviderNotFound
 from shared.settings import Settings
 
@@ -26,8 +27,10 @@ def plan_route(settings: Settings, request: ChatRequest) -> tuple[str, list[Rout
     The requested model's route comes first, then the routes of the client's fallback
     ``models``; ``provider`` keeps only that provider's steps, and also lets a client name an
     upstream model the provider lists without a route of its own. Raises
-    CapabilityUnsupported when no step can take the request.
+    CapabilityUnsupported when no step can take the request, and the attachment errors when it
+    carries more images or files than the settings allow.
     """
+    check_attachments(request.messages, settings.attachments)
     model, steps = _steps(settings, request)
     routed = [_with_capabilities(settings, step) for step in steps]
     check_capable(routed, required_by(request))

@@ -17,6 +17,7 @@ from pydantic_settings import (
 from shared.batch.config import BatchSettings
 from shared.config import (
     DEMO_MODEL,
+    AttachmentLimits,
     CacheConfig,
     CircuitConfig,
     ModelConfig,
@@ -92,7 +93,10 @@ class Settings(BaseSettings):
 
     # Gateway
     keepalive_interval_s: float = Field(15.0, gt=0)
-    max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="request body cap (images travel inline)"
+    )
+    attachments: AttachmentLimits = Field(default_factory=AttachmentLimits)
 
     # GraphQL (/graphql)
     graphql_explorer: bool = Field(

@@ -146,6 +146,10 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
     return {
         "keepalive_interval_s": keepalive_interval_s,
         "default_model": "fake",
+        # Small caps, so the tests of each refusal send little: the body's, and an image's
+        # below it (so an oversized image reaches the attachment check).
+        "max_body_bytes": 1_048_576,
+        "attachments": {"max_image_bytes": 262_144, "max_file_bytes": 262_144, "max_images": 8},
         "circuit": {"failure_threshold": 3, "window_s": 30, "open_s": 1.5, "probe_timeout_s": 5},
         "cache": {"max_entry_bytes": 65_536},
         "prices": PRICES,
@@ -227,6 +231,13 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                     {"provider": "fake_backup", "model": "fake-b"},
                 ],
                 "cache": {"eligible": "always"},
+            },
+            # DeepSeek takes no images: a request with one goes to the second step.
+            "ds-then-fake": {
+                "route": [
+                    {"provider": "deepseek", "model": "deepseek-chat"},
+                    {"provider": "fake", "model": "fake-vision"},
+                ]
             },
             "guarded": {
                 "route": [

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from gateway.errors import validation_details
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest, error_class_for
+from shared.errors import InvalidRequest, error_class_for, most_specific
 
 STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -49,7 +49,7 @@ def completion_input(
         chat = ChatRequest.model_validate(body)
     except ValidationError as exc:
         details = [{**d, "loc": graphql_loc(d["loc"])} for d in validation_details(exc)]
-        error = error_class_for(details[0]["type"], InvalidRequest)
+        error = error_class_for(most_specific(details)["type"], InvalidRequest)
         raise error("invalid request", details=details) from exc
     return CompletionInput(chat=chat, stream_id=stream_id(options.get("stream_id")))
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from shared.chat import ChatRequest, front_end_fields
-from shared.errors import InvalidRequest, error_class_for
+from shared.errors import InvalidRequest, error_class_for, most_specific
 from shared.openai_format.errors import (
     UnknownParameter,
     UnsupportedParameter,
@@ -156,20 +155,12 @@ def _translated(exc: ValidationError, renames: dict[str, str]) -> InvalidRequest
     """The first failure, under the name the client sent the field by; a failure whose type is
     one of the gateway's codes (an invalid data: URL...) is that error."""
     errors = exc.errors()
-    loc = list(_most_specific(errors)["loc"])
+    first = most_specific(errors)
+    loc = list(first["loc"])
     if loc and loc[0] in renames:
         loc[0] = renames[loc[0]]
     param = param_from_loc(loc)
     where = f"{param}: " if param else ""
     details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-    error = error_class_for(_most_specific(errors)["type"], InvalidRequest)
-    message = _most_specific(errors)["msg"]
-    return error(f"{where}{message}", details={"param": param, "errors": details})
-
-
-def _most_specific(errors: list[ErrorDetails]) -> ErrorDetails:
-    """Of the errors at the first one's field, the deepest: a union reports each branch it
-    tried, and the deepest is the branch the client meant (a text part's bad ``text``)."""
-    field = errors[0]["loc"][:2]
-    same_field = [e for e in errors if e["loc"][:2] == field]
-    return max(same_field, key=lambda e: len(e["loc"]))
+    error = error_class_for(first["type"], InvalidRequest)
+    return error(f"{where}{first['msg']}", details={"param": param, "errors": details})
