@@ -10,6 +10,9 @@ from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.health import health_report
 from gateway.responses import JSON
+from shared.capabilities import capabilities_of
+from shared.config import RouteStep
+from shared.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -44,9 +47,18 @@ async def models(gateway: GatewayDep, _: PrincipalDep) -> dict[str, Any]:
             {
                 "id": name,
                 "description": model.description,
-                "route": [step.model_dump() for step in model.route],
+                "route": [
+                    {**step.model_dump(), "capabilities": step_capabilities(settings, step)}
+                    for step in model.route
+                ],
                 "available": name in enabled,
             }
             for name, model in settings.models.items()
         ],
     }
+
+
+def step_capabilities(settings: Settings, step: RouteStep) -> list[str]:
+    """What the step takes: its own list, else its provider model's."""
+    found = step.capabilities or capabilities_of(settings.providers[step.provider], step.model)
+    return sorted(found)
