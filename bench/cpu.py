@@ -202,6 +202,7 @@ class Sample:
     cpu_s: dict[str, float]
     commands: dict[str, int]
     reads: int
+    worker_threads: dict[int, float]  # thread id -> user + system s
 
     @staticmethod
     def take(processes: dict[str, psutil.Process], stats: redis.Redis) -> Sample:
@@ -215,7 +216,33 @@ class Sample:
             for name, values in commandstats.items()
         }
         reads = int(stats.info("stats")["total_reads_processed"])
-        return Sample(time.perf_counter(), cpu, commands, reads)
+        return Sample(time.perf_counter(), cpu, commands, reads, thread_cpu_s(processes["worker"]))
+
+
+def thread_cpu_s(process: psutil.Process) -> dict[int, float]:
+    """CPU seconds of each thread: from schedstat where Linux has it (nanoseconds, where
+    psutil's per-thread ticks would round a pool thread's short turns away)."""
+    times = {}
+    for thread in process.threads():
+        try:
+            schedstat = Path(f"/proc/{process.pid}/task/{thread.id}/schedstat").read_text()
+            times[thread.id] = int(schedstat.split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            times[thread.id] = thread.user_time + thread.system_time
+    return times
+
+
+def worker_thread_ms(before: Sample, after: Sample, worker_pid: int) -> dict[str, float]:
+    """The worker's CPU by thread: the main thread runs Celery's consumer (kombu's hub), the
+    busiest other one is the jobs' event loop (``llm-io``), the rest are Celery's pool threads
+    (each waits for its job) and helpers."""
+    spent = {
+        tid: (cpu - before.worker_threads.get(tid, 0.0)) * 1e3
+        for tid, cpu in after.worker_threads.items()
+    }
+    consumer = spent.pop(worker_pid, 0.0)
+    loop = max(spent.values(), default=0.0)
+    return {"consumer": consumer, "loop": loop, "pool": sum(spent.values()) - loop}
 
 
 @dataclass
@@ -228,9 +255,12 @@ class Phase:
     cpu_ms: dict[str, float]  # per process, and client, machine, other (everything else)
     commands: dict[str, int]
     reads: int
+    worker_threads_ms: dict[str, float]
 
     @staticmethod
-    def between(before: Sample, after: Sample, requests: int, failures: int) -> Phase:
+    def between(
+        before: Sample, after: Sample, requests: int, failures: int, worker_pid: int
+    ) -> Phase:
         cpu_ms = {name: (after.cpu_s[name] - before.cpu_s[name]) * 1e3 for name in after.cpu_s}
         accounted = sum(v for name, v in cpu_ms.items() if name != "machine")
         cpu_ms["other"] = max(0.0, cpu_ms["machine"] - accounted)
@@ -246,6 +276,7 @@ class Phase:
             cpu_ms,
             commands,
             after.reads - before.reads,
+            worker_thread_ms(before, after, worker_pid),
         )
 
     def per_request(self, name: str) -> float:
@@ -439,6 +470,9 @@ class ShapeResult:
                 "client_via_gateway": g.per_request("client"),
                 "client_direct": d.per_request("client"),
             },
+            "worker_threads_ms_per_request": {
+                name: ms / g.requests for name, ms in g.worker_threads_ms.items()
+            },
             "machine_cores_busy_by_others": {
                 "gateway_phase": g.cpu_ms["other"] / 1e3 / g.elapsed_s,
                 "direct_phase": d.cpu_ms["other"] / 1e3 / d.elapsed_s,
@@ -489,7 +523,7 @@ async def measure_load(
         failures = await run_load(call, client, requests, concurrency)
         after = Sample.take(processes, stats)
     stack.fake.clear()  # its request records would grow for the whole run
-    return Phase.between(before, after, requests, failures)
+    return Phase.between(before, after, requests, failures, stack.server_pids()["worker"])
 
 
 async def ttft_samples(call: Call, requests: int) -> list[float]:
@@ -593,6 +627,13 @@ def report(console: Console, results: list[dict[str, Any]], header: dict[str, An
         "  others' cores: CPU the rest of the machine used meanwhile (cores busy, gateway "
         "phase / direct phase)."
     )
+    for r in results:
+        threads = r["worker_threads_ms_per_request"]
+        console.print(
+            f"  worker {r['shape']:>6}: Celery consumer (main thread) {threads['consumer']:.2f},"
+            f" jobs' event loop {threads['loop']:.2f}, pool and other threads {threads['pool']:.2f}"
+            " ms per request"
+        )
     background = results[0]["background_cpu_ms_per_s"] if results else {}
     console.print(
         "  idle stack (during the first direct load), CPU ms per s: "
