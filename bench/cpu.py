@@ -22,7 +22,8 @@ It measures, per shape:
 ``--monitor K`` also records K sequential requests per shape with MONITOR and attributes each
 command to the process whose connection sent it (top level, or run inside which script).
 ``--profile DIR`` runs ``py-spy record`` on the gateway and the worker during each shape's load
-(raw collapsed stacks in DIR; the CPU figures of such a run include py-spy's sampling cost).
+(raw collapsed stacks in DIR; the CPU figures of such a run include py-spy's sampling cost);
+``python -m bench.pyspy_summary DIR/*.txt`` summarises them.
 
 The machine's other work competes for the same cores: the tables say how busy it was.
 """
