@@ -313,6 +313,11 @@ async def run_load(call: Call, client: httpx.AsyncClient, requests: int, concurr
 # --- py-spy ---------------------------------------------------------------------------------
 
 
+def py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 @contextmanager
 def profiling(out_dir: Path | None, label: str, pids: dict[str, int], rate: int) -> Iterator[None]:
     """``py-spy record`` (raw collapsed stacks, per thread, idle frames left out) of the
@@ -320,7 +325,9 @@ def profiling(out_dir: Path | None, label: str, pids: dict[str, int], rate: int)
     if out_dir is None:
         yield
         return
-    executable = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    executable = py_spy()
+    if executable is None:
+        raise RuntimeError("--profile needs py-spy: pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     spies = []
     for name in ("gateway", "worker"):
@@ -771,6 +778,8 @@ def main() -> None:
     unknown = set(options.shapes.split(",")) - set(SHAPES)
     if unknown:
         parser.error(f"unknown shapes: {', '.join(sorted(unknown))}")
+    if options.profile is not None and py_spy() is None:
+        parser.error("--profile needs py-spy (pip install py-spy) and ptrace rights (root)")
     if options.requests is None:
         options.requests = 200 if options.quick else 1000
     if options.ttft_requests is None:
