@@ -78,6 +78,12 @@ ADAPTER_MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "claude-sonnet-4-20250514",
         {"thinking": {"type": "enabled", "budget_tokens": 1024}},
     ),
+    # Newer models' default: signed thinking with its text left out ("thinking": "").
+    "claude-thinking-omitted": (
+        "anthropic",
+        "claude-sonnet-4-20250514",
+        {"thinking": {"type": "enabled", "budget_tokens": 1024, "display": "omitted"}},
+    ),
     "claude-overloaded": ("anthropic", "claude-fault-overloaded", {}),
     "claude-529": ("anthropic", "claude-fault-529", {}),
     "claude-no-stop": ("anthropic", "claude-fault-no-stop", {}),

@@ -287,6 +287,51 @@ def test_a_changed_or_missing_signature_is_anthropics_400(
     assert [r["status"] for r in stack.fake.requests(tag)] == [200, 400, 400]
 
 
+def test_omitted_thinking_still_goes_back_with_its_signature(sdk: OpenAI, stack: Stack) -> None:
+    """``display: omitted`` signs an empty text: the block is not "empty", it must go back."""
+    tag = new_tag()
+    messages: list[Any] = [
+        {"role": "user", "content": f"weather {directive(tool_calls='auto', tag=tag)}"}
+    ]
+    first = sdk.chat.completions.create(
+        model="claude-thinking-omitted", messages=messages, tools=[WEATHER]
+    )
+    message = first.choices[0].message
+    (detail,) = (message.model_extra or {})["reasoning_details"]
+    assert detail["text"] == "" and detail["signature"]
+    messages += [echo(message), *results_for(message)]
+    final = sdk.chat.completions.create(
+        model="claude-thinking-omitted", messages=messages, tools=[WEATHER]
+    )
+    assert final.choices[0].message.content == expected_text(8)
+    assert sent(stack, tag)[-1]["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "",
+        "signature": detail["signature"],
+    }
+
+
+def test_a_tool_call_cut_by_max_tokens_ends_cleanly_as_length(sdk: OpenAI) -> None:
+    """Anthropic sends no content_block_stop for the cut tool block: the answer still ends."""
+    prompt = f"weather {directive(tool_calls='auto', finish_reason='length')}"
+    chunks = list(
+        sdk.chat.completions.create(
+            model="claude", messages=[{"role": "user", "content": prompt}], tools=[WEATHER],
+            stream=True,
+        )
+    )  # fmt: skip
+    assert chunks[-1].choices[0].finish_reason == "length"
+    arguments = "".join(
+        (fragment.function.arguments or "") if fragment.function else ""
+        for chunk in chunks
+        if chunk.choices
+        for fragment in chunk.choices[0].delta.tool_calls or ()
+    )
+    assert arguments.startswith('{"city"')  # half of the call's arguments, as they came
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(arguments)
+
+
 def test_an_image_and_a_pdf_reach_anthropic_as_blocks(sdk: OpenAI, stack: Stack) -> None:
     tag = new_tag()
     image, pdf = b64(png(3, 2)), b64(PDF)
