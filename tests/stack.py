@@ -78,6 +78,12 @@ ADAPTER_MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "claude-sonnet-4-20250514",
         {"thinking": {"type": "enabled", "budget_tokens": 1024}},
     ),
+    # Newer models' default: signed thinking with its text left out ("thinking": "").
+    "claude-thinking-omitted": (
+        "anthropic",
+        "claude-sonnet-4-20250514",
+        {"thinking": {"type": "enabled", "budget_tokens": 1024, "display": "omitted"}},
+    ),
     "claude-overloaded": ("anthropic", "claude-fault-overloaded", {}),
     "claude-529": ("anthropic", "claude-fault-529", {}),
     "claude-no-stop": ("anthropic", "claude-fault-no-stop", {}),
@@ -130,7 +136,13 @@ PRICES: dict[str, dict[str, list[dict[str, Any]]]] = {
     "openrouter": {"anthropic/claude-3.5-sonnet": [{"input_per_mtok": 3, "output_per_mtok": 15}]},
     "anthropic": {
         "claude-sonnet-4-20250514": [
-            {"input_per_mtok": 3, "cached_input_per_mtok": 0.3, "output_per_mtok": 15}
+            {
+                "input_per_mtok": 3,
+                "cached_input_per_mtok": 0.3,
+                "cache_write_5m_per_mtok": 3.75,  # 1.25x input (wire-tools §4.6)
+                "cache_write_1h_per_mtok": 6,  # 2x input
+                "output_per_mtok": 15,
+            }
         ]
     },
 }

@@ -143,7 +143,9 @@ class SSEChatProvider:
             chunk, done = parser.merge(frames)
             if chunk.has_text:
                 budget.got_token()
-            if chunk.has_text or chunk.finish_reason or chunk.usage:
+            # A read may bring only a finished reasoning detail (Anthropic's signature_delta
+            # and content_block_stop): it must still reach the transcript.
+            if chunk.has_text or chunk.finish_reason or chunk.usage or chunk.reasoning_details:
                 yield chunk
             if done:
                 # Read to the end of the body so the connection goes back to the pool.
