@@ -361,8 +361,7 @@ def test_anthropic_headers() -> None:
 
 def status_error(status: int, body: object, headers: dict[str, str] | None = None) -> ProviderError:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = httpx.Response(status, headers=headers or {}, content=raw)
-    return from_status("p", response, raw)
+    return from_status("p", status, httpx.Headers(headers or {}), raw)
 
 
 def anthropic_error(kind: str, message: str) -> dict[str, Any]:

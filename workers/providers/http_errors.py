@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import orjson
 
 from shared.errors import (
@@ -35,7 +35,7 @@ REJECTED_TYPES = frozenset(
 )
 
 
-def retry_after_s(headers: httpx.Headers) -> float | None:
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
     """The wait the provider asked for: ``retry-after-ms``, then ``retry-after`` as seconds or an
     HTTP date; ignored unless within (0, 60] s, as the official SDKs do."""
     wait: float | None = None
@@ -118,15 +118,17 @@ def from_error_event(provider: str, body: Any) -> ProviderError:
     return ProviderUnavailable(message, provider=provider)
 
 
-def from_status(provider: str, response: httpx.Response, raw_body: bytes) -> ProviderError:
-    """The error for a non-2xx answer; its class says whether another attempt may help."""
+def from_status(
+    provider: str, status: int, headers: Mapping[str, str], raw_body: bytes
+) -> ProviderError:
+    """The error for a non-2xx answer (header names in any case); its class says whether
+    another attempt may help."""
     try:
         body: Any = orjson.loads(raw_body)
     except orjson.JSONDecodeError:
         body = raw_body[:200].decode("utf-8", "replace")
-    status = response.status_code
     message = f"{provider} answered {status}: {error_message(body)}"
-    should_retry = response.headers.get("x-should-retry")
+    should_retry = headers.get("x-should-retry")
     retryable = (
         should_retry == "true"
         if should_retry in ("true", "false")
@@ -135,7 +137,7 @@ def from_status(provider: str, response: httpx.Response, raw_body: bytes) -> Pro
     kwargs: dict[str, Any] = {
         "provider": provider,
         "upstream_status": status,
-        "retry_after_s": retry_after_s(response.headers),
+        "retry_after_s": retry_after_s(headers),
     }
     if status == 402 or is_quota_error(body):
         return ProviderQuotaExhausted(message, **kwargs)

@@ -9,17 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any, ClassVar, Protocol
 
-import httpx
 import orjson
 
 from shared.config import ProviderConfig
-from shared.errors import (
-    ProviderTimeout,
-    ProviderUnavailable,
-    StreamInterrupted,
-)
+from shared.errors import ProviderUnavailable, StreamInterrupted
 from workers.providers.base import Chunk, ProviderCall
 from workers.providers.http_errors import from_status
+from workers.providers.http_transport import HTTPTransport, UpstreamResponse
 from workers.providers.sse import SSEDecoder, SSEFrame
 from workers.providers.timing import ReadBudget
 
@@ -69,16 +65,13 @@ class SSEChatProvider:
         headers = {"Accept": "text/event-stream", **self.adapter_headers(), **config.headers}
         if config.api_key is not None:
             headers.update(self.auth_headers(config.api_key.get_secret_value()))
-        timeouts = config.timeouts
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            # Reads are timed by ReadBudget (first token, idle, total); httpx times the rest.
-            timeout=httpx.Timeout(connect=timeouts.connect_s, read=None, write=30.0, pool=None),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_keepalive_connections,
-            ),
+        # Reads are timed by ReadBudget (first token, idle, total); the transport times connects.
+        self._client = HTTPTransport(
+            name,
+            base_url,
+            headers,
+            connect_s=config.timeouts.connect_s,
+            max_connections=config.max_connections,
         )
 
     def auth_headers(self, key: str) -> dict[str, str]:
@@ -98,38 +91,23 @@ class SSEChatProvider:
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion; see `workers.providers.base.Provider.stream`."""
         budget = ReadBudget(self.config.timeouts)
-        request = self._client.build_request(
-            "POST",
-            self.chat_path,
-            content=orjson.dumps(self.request_body(call)),
-            headers={"Content-Type": "application/json"},
-        )
+        body = orjson.dumps(self.request_body(call))
+        response = await budget.run(self._client.post(self.chat_path, body), self.name)
         try:
-            response = await budget.run(self._client.send(request, stream=True))
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"{self.name}: connect timed out", provider=self.name) from exc
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable(
-                f"{self.name}: cannot connect ({exc})", provider=self.name
-            ) from exc
-        try:
-            if response.status_code != 200:
-                raise from_status(self.name, response, await budget.run(response.aread()))
+            if response.status != 200:
+                raw = await budget.run(response.read(), self.name)
+                raise from_status(self.name, response.status, response.headers, raw)
             async for chunk in self._chunks(response, budget):
                 yield chunk
-        except httpx.TransportError as exc:
-            raise StreamInterrupted(
-                f"{self.name}: stream broke ({exc!r})", provider=self.name
-            ) from exc
         finally:
-            await response.aclose()
+            response.close()
 
     async def _chunks(
-        self, response: httpx.Response, budget: ReadBudget
+        self, response: UpstreamResponse, budget: ReadBudget
     ) -> AsyncGenerator[Chunk, None]:
         decoder = SSEDecoder()
         parser = self.new_parser()
-        reads = response.aiter_bytes()
+        reads = response.chunks()
         while True:
             data = await budget.next_read(reads, self.name)
             if data is None:
@@ -165,18 +143,13 @@ class SSEChatProvider:
     async def _get_json(
         self, path: str, params: dict[str, str | int] | None = None
     ) -> dict[str, Any]:
+        status, headers, raw = await self._client.get(
+            path, params, timeout_s=self.config.timeouts.connect_s
+        )
+        if status != 200:
+            raise from_status(self.name, status, headers, raw)
         try:
-            response = await self._client.get(
-                path, params=params, timeout=self.config.timeouts.connect_s
-            )
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self.name}: {path} unreachable", provider=self.name
-            ) from exc
-        if response.status_code != 200:
-            raise from_status(self.name, response, response.content)
-        try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise ProviderUnavailable(
                 f"{self.name}: {path} answered something other than JSON", provider=self.name
