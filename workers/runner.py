@@ -30,6 +30,7 @@ from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
 from workers.route_streamer import RouteStreamer, Transcript
+from workers.telemetry import JobOutcome, JobTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ class JobRunner:
         limiter: RateLimiter,
         accounting: Accounting,
         worker_id: str,
+        telemetry: JobTelemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or JobTelemetry.unobserved(settings)
         self.accounting = accounting
         self._filters: dict[str, FilterSet | None] = {}
         self._provider_limits = {name: p.limits for name, p in settings.providers.items()}
@@ -67,6 +70,7 @@ class JobRunner:
             if claim.spec is None:
                 log.info("job %s not run: %s", job_id, claim.state)
                 return
+            self.telemetry.claimed(claim.spec)
             try:
                 await self._run_claimed(claim)
                 self.cancels.acknowledge(job_id)  # it has ended: nothing left to cancel
@@ -116,6 +120,7 @@ class JobRunner:
         except JobGone:
             await transcript.settle(flush=False)
             log.info("job %s ended elsewhere while it ran", spec.id)
+            self.telemetry.ended(spec.id, JobOutcome.ABANDONED)
         except GatewayError as exc:
             await self._fail_after_flush(events, exc, transcript)
         except RedisError:
@@ -137,6 +142,7 @@ class JobRunner:
             filters=self._filters_of(spec.model),
             limiter=self.limiter,
             provider_limits=self._provider_limits,
+            observer=self.telemetry.observer(spec.id),
         )
         await streamer.run()
         await transcript.settle(flush=True)
@@ -190,6 +196,7 @@ class JobRunner:
         await self.accounting.record(
             owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
         )
+        self.telemetry.ended(spec.id, JobOutcome.SUCCEEDED, usage=usage, cost=cost)
 
     async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:
         cancelled = JobCancelled("the job was cancelled")
@@ -199,6 +206,7 @@ class JobRunner:
             ends_as=JobStatus.CANCELLED,
             fields=JobFields(finished_at=time.time()),
         )
+        self.telemetry.ended(events.job_id, JobOutcome.CANCELLED, code=cancelled.code)
 
     async def _fail_after_flush(
         self, events: JobEvents, error: GatewayError, transcript: Transcript
@@ -218,6 +226,7 @@ class JobRunner:
             ends_as=JobStatus.FAILED,
             fields=JobFields(error=failure, finished_at=time.time()),
         )
+        self.telemetry.ended(events.job_id, JobOutcome.FAILED, code=error.code)
 
 
 def _consume_cancellation() -> None:
