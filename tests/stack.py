@@ -228,6 +228,8 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                 ],
                 "cache": {"eligible": "always"},
             },
+            # Its own upstream name: the metrics test opens this circuit.
+            "metrics-circuit": {"route": [{"provider": "fake", "model": "fake-metrics-circuit"}]},
             "guarded": {
                 "route": [
                     {"provider": "fake", "model": "fake-c"},
