@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Ignore, SecurityWarning
+from celery.worker.request import Request
 
 from shared.queue import RUN_BATCH_TASK, RUN_JOB_TASK, create_celery
 from shared.settings import Settings
@@ -37,6 +38,17 @@ def job_context(request: Any, job_id: str) -> RequestContext:
     return RequestContext(request_id=str(request_id or job_id), trace=trace, job_id=job_id)
 
 
+class JobRequest(Request):
+    """A job's task as the consumer receives it. The consumer thread logs "received" next,
+    and takes one message at a time: its lines from here on are this job's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        headers = self.request_dict
+        request_id = headers.get(HEADER_REQUEST_ID) or self.id
+        CURRENT.set(RequestContext(request_id=str(request_id), job_id=self.id))
+
+
 def settle_task(task: Task[Any, Any], report: JobReport) -> None:
     """Make the Celery task's state tell the job's outcome: a cancelled job is REVOKED, a
     failed one a FAILURE (acknowledged all the same: it is never run again)."""
@@ -51,7 +63,14 @@ def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
     """The job task: it takes a job id and runs that job on the runtime's loop; and the batch
     wake-up, which returns at once (the batch runs on the loop under its lease)."""
 
-    @app.task(name=RUN_JOB_TASK, bind=True, acks_late=True, ignore_result=True, throws=(JobFailed,))
+    @app.task(
+        name=RUN_JOB_TASK,
+        bind=True,
+        acks_late=True,
+        ignore_result=True,
+        throws=(JobFailed,),
+        Request=JobRequest,
+    )
     def run_job(self: Task[Any, Any], job_id: str) -> None:
         context = job_context(self.request, job_id)
         # This pool thread's lines (Celery's "succeeded" among them) belong to this job.
