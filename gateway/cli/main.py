@@ -13,6 +13,7 @@ from rich.console import Console
 
 from gateway.cli.batch import batch_app
 from gateway.cli.cache import cache_app
+from gateway.cli.config import config_app
 from gateway.cli.errors import CliError
 from gateway.cli.keys import keys_app
 from gateway.cli.options import ConfigOption
@@ -136,6 +137,7 @@ def schema() -> None:
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
 app.add_typer(cache_app, name="cache")
+app.add_typer(config_app, name="config")
 app.command("usage")(usage)
 
 
