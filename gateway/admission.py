@@ -13,7 +13,7 @@ from gateway.auth import Principal
 from gateway.jobs import Gateway
 from shared.cache import CachedAnswer, CachePlan, plan_cache
 from shared.chat import ChatRequest
-from shared.errors import RateLimited
+from shared.errors import BudgetExceeded, RateLimited
 from shared.jobs import JobKind, JobSpec
 from shared.limits import estimate_tokens
 
@@ -44,7 +44,12 @@ async def admit(
     spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id)
     for model in [spec.model, *(chat.models or [])]:
         caller.check_model(model)
-    budget_headers = await gateway.accounting.check_budget(caller.key) if caller.key else {}
+    try:
+        budget_headers = await gateway.accounting.check_budget(caller.key) if caller.key else {}
+    except BudgetExceeded:
+        period = caller.key.budget.period if caller.key and caller.key.budget else "unknown"
+        gateway.metrics.budget_refused.labels(period=period).inc()
+        raise
     plan = plan_cache(gateway.settings.cache, gateway.settings.models[spec.model], spec)
     hit = await gateway.cache.lookup(plan) if plan is not None else None
     admission = Admission(spec, budget_headers, plan, hit)
@@ -58,6 +63,7 @@ async def admit(
         caller.key_id, limits, job_id=spec.id, deadline_at=spec.deadline_at, tokens=tokens
     )
     if not decision.admitted:
+        gateway.metrics.rate_limited.labels(limit=decision.refused_by or "unknown").inc()
         raise RateLimited(
             f"the API key's {decision.refused_by} limit is reached; "
             f"retry in {decision.retry_after_s:.1f} s",

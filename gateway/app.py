@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from gateway.errors import NativeErrors, install_error_handlers
@@ -19,6 +20,7 @@ from gateway.hub import EventHub
 from gateway.jobs import Gateway
 from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
+from gateway.observe import Observed
 from gateway.openai import PREFIX as OPENAI_PREFIX
 from gateway.openai import create_openai_api
 from gateway.openai_batch import NATIVE_PATH, native_router
@@ -35,18 +37,30 @@ from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
 from shared.redis_client import connect_pubsub, connect_redis
 from shared.settings import Settings
+from shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings, *, tracing: Tracing | None = None, access_log: bool = False
+) -> Starlette:
+    """``tracing``: the process's tracer (off by default); ``access_log``: a line a request."""
+    tracing = tracing or Tracing()
+    metrics = GatewayMetrics(key_labels=settings.metrics_key_labels)
     openai_api, openai_app = create_openai_api(settings)
     native_api, native_app = create_native_api(settings)
     native_api.openapi = combined_openapi(native_api, {OPENAI_PREFIX: openai_api})  # type: ignore[method-assign]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        gateway = build_gateway(settings, connect_redis(settings), connect_pubsub(settings))
+        gateway = build_gateway(
+            settings,
+            connect_redis(settings),
+            connect_pubsub(settings),
+            metrics=metrics,
+            tracing=tracing,
+        )
         await gateway.hub.start()
         with suppress(Exception):  # Redis may come up later; scripts then load on first use
             await gateway.store.load_scripts()
@@ -61,6 +75,9 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[Mount(OPENAI_PREFIX, app=openai_app), Mount("", app=native_app)],
+        middleware=[
+            Middleware(Observed, metrics=metrics, tracing=tracing, access_log=access_log)
+        ],
         lifespan=lifespan,
     )
 
@@ -87,22 +104,33 @@ def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     return api, mounted
 
 
-def build_gateway(settings: Settings, redis: Redis, pubsub: Redis) -> Gateway:
+def build_gateway(
+    settings: Settings,
+    redis: Redis,
+    pubsub: Redis,
+    *,
+    metrics: GatewayMetrics | None = None,
+    tracing: Tracing | None = None,
+) -> Gateway:
     """The resources every request shares, made once per process: ``redis`` for commands,
     ``pubsub`` for the event hub's one subscriber connection."""
     celery = create_celery(settings)
     health = ProviderHealth(redis, settings.keys, settings.circuit)
+    hub = EventHub(pubsub, settings.keys)
+    metrics = metrics or GatewayMetrics(key_labels=settings.metrics_key_labels)
+    metrics.watch_subscribers(lambda: hub.subscribers)
     return Gateway(
         settings=settings,
         redis=redis,
         store=JobStore(redis, settings.keys, events_max_len=settings.events_max_len),
-        hub=EventHub(pubsub, settings.keys),
+        hub=hub,
         celery=celery,
         publisher=TaskPublisher.for_settings(celery, settings, redis),
         api_keys=KeyStore(redis, settings.keys),
         limiter=RateLimiter(redis, settings.keys),
         accounting=Accounting(redis, settings.keys),
         cache=ResponseCache(redis, settings.keys),
-        metrics=GatewayMetrics(),
+        metrics=metrics,
         catalog=ProviderCatalog(settings, health, redis),
+        tracing=tracing or Tracing(),
     )

@@ -3,6 +3,8 @@ joined to the identical job in flight, or run as a new job; or following a job t
 
 from __future__ import annotations
 
+import time
+
 from gateway.admission import Admission
 from gateway.feed import CachedFeed
 from gateway.jobs import Gateway
@@ -10,6 +12,7 @@ from gateway.session import CompletionSession, Departure, OnClose
 from shared.cache import CachedAnswer
 from shared.events import DoneEvent, Event
 from shared.jobs import Job, JobSpec
+from shared.telemetry import CURRENT
 from shared.usage import Usage
 
 
@@ -21,6 +24,7 @@ async def start_session(
     spec, plan, hit = admission.spec, admission.cache, admission.hit
     if hit is not None:
         await _count_hit(gateway, spec, hit)
+        _count_started(gateway, spec, "hit")
         return CompletionSession(
             feed=CachedFeed(spec.id, hit.events()),
             job_id=spec.id,
@@ -29,6 +33,7 @@ async def start_session(
             headers=_cache_headers(plan.entry_name if plan else None, hit=True),
             error_headers=admission.headers,
             answer=hit.job(spec),
+            tracker=gateway.metrics.stream_started(),
         )
     entry = plan.entry_name if plan is not None else None
     fields = gateway.cache.job_fields(plan) if plan is not None else None
@@ -45,6 +50,7 @@ async def start_session(
     joined = feed.job_id != spec.id
     if plan is not None:
         gateway.metrics.count_cache(spec.model, "coalesced" if joined else "miss")
+    _count_started(gateway, spec, "none" if plan is None else "coalesced" if joined else "miss")
     session = CompletionSession(
         feed=feed,
         job_id=feed.job_id,
@@ -52,6 +58,7 @@ async def start_session(
         departure=Departure.GIVE_UP,
         headers=_cache_headers(entry, job_id=feed.job_id, coalesced=joined),
         error_headers=admission.headers,
+        tracker=gateway.metrics.stream_started(),
     )
     if joined:
         if admission.charged:  # the job it joined is counted against its own key
@@ -67,7 +74,11 @@ async def follow_session(gateway: Gateway, job: Job, *, after_seq: int = 0) -> C
     feed = gateway.feed(job.id, job.deadline_at, after_seq=after_seq)
     await feed.open()
     return CompletionSession(
-        feed=feed, job_id=job.id, store=gateway.store, departure=Departure.STAY
+        feed=feed,
+        job_id=job.id,
+        store=gateway.store,
+        departure=Departure.STAY,
+        tracker=gateway.metrics.stream_started(),
     )
 
 
@@ -77,6 +88,7 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     spec, plan, hit = admission.spec, admission.cache, admission.hit
     if hit is not None:
         await _count_hit(gateway, spec, hit)
+        _count_started(gateway, spec, "hit")
         await gateway.store.create(
             spec,
             exclusive=exclusive,
@@ -88,6 +100,7 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
     await gateway.start_background(spec, exclusive=exclusive, fields=fields)
     if plan is not None:
         gateway.metrics.count_cache(spec.model, "miss")
+    _count_started(gateway, spec, "none" if plan is None else "miss")
 
 
 def _cache_headers(
@@ -128,3 +141,12 @@ async def _count_hit(gateway: Gateway, spec: JobSpec, hit: CachedAnswer) -> None
     await gateway.accounting.record_saved(
         owner=spec.owner, model=spec.model, usage=hit.usage, cost=hit.cost, coalesced=False
     )
+
+
+def _count_started(gateway: Gateway, spec: JobSpec, cache: str) -> None:
+    """The job (or its cache answer) is under way: count it, and the gateway's time so far."""
+    gateway.metrics.count_submitted(spec.model, spec.kind, spec.owner)
+    context = CURRENT.get()
+    if context is not None and context.received_at is not None:
+        elapsed_s = time.monotonic() - context.received_at
+        gateway.metrics.overhead.labels(model=spec.model, cache=cache).observe(elapsed_s)

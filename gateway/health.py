@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from gateway.jobs import Gateway
+from shared.consumers import ConsumerRegistry
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -65,13 +66,18 @@ async def check_broker(gateway: Gateway) -> dict[str, Any]:
 
 
 async def check_workers(gateway: Gateway) -> dict[str, Any]:
+    """Live workers consuming the interactive queue; a worker alive whose consumer stopped
+    polling it does not count, and is listed as ``stalled``."""
+    queue = gateway.settings.interactive_queue
     try:
-        workers = await gateway.store.live_workers(gateway.settings.interactive_queue)
+        workers = await gateway.store.live_workers(queue)
+        stalled = await ConsumerRegistry(gateway.store).stalled(queue)
     except Exception as exc:
         return {"ok": False, "live": 0, "error": type(exc).__name__}
     return {
         "ok": bool(workers),
-        "queue": gateway.settings.interactive_queue,
+        "queue": queue,
         "live": len(workers),
         "ids": workers,
+        "stalled": stalled,
     }

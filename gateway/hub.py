@@ -61,6 +61,11 @@ class EventHub:
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
     @property
+    def subscribers(self) -> int:
+        """Local readers waiting on job channels."""
+        return sum(len(readers) for readers in self._readers.values())
+
+    @property
     def healthy(self) -> bool:
         return self._task is not None and not self._task.done()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import Celery
 from redis.asyncio import Redis
@@ -23,9 +24,11 @@ from shared.jobs import Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import CancelOutcome, JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
-from shared.queue import TaskPublisher
+from shared.queue import TaskHeaders, TaskPublisher
 from shared.routing import plan_route
 from shared.settings import Settings
+from shared.telemetry import CURRENT, HEADER_ENQUEUED_AT, HEADER_REQUEST_ID
+from shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class Gateway:
     cache: ResponseCache
     metrics: GatewayMetrics
     catalog: ProviderCatalog
+    tracing: Tracing = field(default_factory=Tracing)
 
     def new_spec(
         self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
@@ -133,7 +137,25 @@ class Gateway:
         """Store the job and queue it; with ``inflight_key``, join the job in flight there
         instead when ``may_join`` and it still runs (returns its id and deadline)."""
         queue = self.settings.interactive_queue
-        entry = self.publisher.same_redis_entry(spec.id, queue)
+        with self.tracing.span(
+            "enqueue", kind="producer", attributes={"messaging.destination.name": queue}
+        ):
+            return await self._enqueue(
+                spec, queue, exclusive, fields, inflight_key=inflight_key, may_join=may_join
+            )
+
+    async def _enqueue(
+        self,
+        spec: JobSpec,
+        queue: str,
+        exclusive: bool,
+        fields: Mapping[str, str | float] | None,
+        *,
+        inflight_key: str | None,
+        may_join: bool,
+    ) -> tuple[str, float] | None:
+        headers = self.task_headers()
+        entry = self.publisher.same_redis_entry(spec.id, queue, headers)
         if inflight_key is None:
             await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
         else:
@@ -145,7 +167,7 @@ class Gateway:
         if entry is not None:
             return None
         try:
-            await self.publisher.publish(spec.id, queue)
+            await self.publisher.publish(spec.id, queue, headers)
         except Exception as exc:
             log.exception("enqueue failed for job %s", spec.id)
             error = ServiceUnavailable("the job queue is not reachable; try again shortly")
@@ -154,6 +176,16 @@ class Gateway:
             )
             raise error from exc
         return None
+
+    def task_headers(self) -> TaskHeaders:
+        """What the worker learns of the request besides the job id: the request id, when
+        the job was queued, and the trace context."""
+        context = CURRENT.get()
+        headers: dict[str, str | float] = {HEADER_ENQUEUED_AT: time.time()}
+        if context is not None:
+            headers[HEADER_REQUEST_ID] = context.request_id
+        headers.update(self.tracing.carrier())
+        return headers
 
     async def load(self, job_id: str, *, owner: str) -> Job:
         """The job, if it exists and belongs to ``owner``; otherwise JobNotFound."""

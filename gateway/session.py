@@ -29,6 +29,7 @@ import anyio
 from starlette.requests import HTTPConnection, Request
 
 from gateway.feed import EventFeed
+from gateway.metrics import StreamTracker
 from gateway.redis_failures import REDIS_FAILURES, lost_redis
 from shared.errors import GatewayError, JobNotFound
 from shared.events import DeltaEvent, ErrorEvent, Event
@@ -88,6 +89,7 @@ class CompletionSession:
     error_headers: dict[str, str] = field(default_factory=dict)
     answer: Job | None = None  # the whole answer, when the cache gave it
     on_close: OnClose | None = None
+    tracker: StreamTracker | None = None  # counts the session among the active streams
     _source: AsyncGenerator[Read, None] | None = None
     _head: list[Read] = field(default_factory=list)
     _last: Event | None = None
@@ -137,6 +139,8 @@ class CompletionSession:
         if self._closed:
             return
         self._closed = True
+        if self.tracker is not None:
+            self.tracker.closed()
         with anyio.CancelScope(shield=True):
             try:
                 await self.feed.close()

@@ -197,3 +197,8 @@ class RedisKeys:
         """Sorted set of the ids of workers consuming ``queue``, scored by last heartbeat (unix
         seconds). No TTL; entries older than worker_heartbeat_ttl_s are pruned by readers."""
         return f"{self.prefix}:workers:{queue}"
+
+    def workers_stalled(self, queue: str) -> str:
+        """Sorted set of the ids of workers alive but no longer consuming ``queue``, scored by
+        when they said so. No TTL; entries older than worker_heartbeat_ttl_s are pruned."""
+        return f"{self.prefix}:workers-stalled:{queue}"

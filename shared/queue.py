@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import uuid
+from collections.abc import Mapping
 
 import orjson
 from celery import Celery
@@ -50,12 +51,21 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
-def enqueue_job(app: Celery, job_id: str, queue: str) -> None:
+# Message headers of a job's task: the request id, when it was queued, the trace context
+# (shared.telemetry names them). Never secrets or content: Flower and the broker show them.
+TaskHeaders = Mapping[str, str | float]
+
+
+def enqueue_job(app: Celery, job_id: str, queue: str, headers: TaskHeaders | None = None) -> None:
     """Send the job to a worker: its id is the only argument (Flower shows task arguments)."""
-    app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue, task_id=job_id)
+    app.send_task(
+        RUN_JOB_TASK, args=[job_id], queue=queue, task_id=job_id, headers=dict(headers or {})
+    )
 
 
-def redis_broker_message(app: Celery, job_id: str, queue: str) -> bytes:
+def redis_broker_message(
+    app: Celery, job_id: str, queue: str, headers: TaskHeaders | None = None
+) -> bytes:
     """The list entry kombu's Redis transport writes for ``enqueue_job``, built by Celery's own
     message code (the contract test compares the two)."""
     # A list, as send_task passes it (it shows in argsrepr); the stubs say tuple and bool.
@@ -65,6 +75,7 @@ def redis_broker_message(app: Celery, job_id: str, queue: str) -> bytes:
         args=[job_id],  # type: ignore[arg-type]
         ignore_result=None,  # type: ignore[arg-type]
     )
+    task.headers.update(headers or {})
     content_type, content_encoding, body = dumps(task.body, serializer="json")
     assert isinstance(body, str)
     message = {
@@ -105,6 +116,11 @@ class TaskPublisher:
             return cls(app, Redis.from_url(broker_url, socket_timeout=None))  # see redis_client
         return cls(app, None)
 
+    @property
+    def broker(self) -> Redis | None:
+        """The Redis broker's client; None with another broker."""
+        return self._broker
+
     async def warm_up(self) -> None:
         """Open the publishing connection now rather than on the first request."""
 
@@ -116,15 +132,19 @@ class TaskPublisher:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(connect)
 
-    def same_redis_entry(self, job_id: str, queue: str) -> tuple[str, bytes] | None:
+    def same_redis_entry(
+        self, job_id: str, queue: str, headers: TaskHeaders | None = None
+    ) -> tuple[str, bytes] | None:
         """The (list, message) to push alongside the job's own keys, when the broker is the
         job store's Redis; None when the task must be published on its own."""
         if self._broker is None or not self._shares_store:
             return None
-        return queue, redis_broker_message(self._app, job_id, queue)
+        return queue, redis_broker_message(self._app, job_id, queue, headers)
 
-    async def publish(self, job_id: str, queue: str) -> None:
+    async def publish(self, job_id: str, queue: str, headers: TaskHeaders | None = None) -> None:
         if self._broker is None:
-            await asyncio.to_thread(enqueue_job, self._app, job_id, queue)
+            await asyncio.to_thread(enqueue_job, self._app, job_id, queue, headers)
         else:
-            await self._broker.lpush(queue, redis_broker_message(self._app, job_id, queue))
+            await self._broker.lpush(
+                queue, redis_broker_message(self._app, job_id, queue, headers)
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -113,6 +113,28 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         1000, ge=1, description="jobs one worker process runs at once (threads that only wait)"
     )
+
+    consumer_stall_s: float = Field(
+        20.0,
+        gt=0,
+        description="a worker whose consumer has not polled a queue for this long, with room "
+        "for jobs, reports it and restarts its consumer; after twice as long it exits",
+    )
+
+    # Observability
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="json: one JSON object a line; auto: text on a terminal, else json"
+    )
+    log_prompts: bool = Field(
+        False, description="debugging only: workers log each job's messages at DEBUG"
+    )
+    metrics_key_labels: bool = Field(
+        False, description="label request and cost metrics with API key ids (one series a key)"
+    )
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="port of each worker's Prometheus metrics; unset: none"
+    )
+    worker_metrics_host: str = Field("0.0.0.0", description="address of the workers' metrics")
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)

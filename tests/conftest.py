@@ -10,6 +10,7 @@ import httpx
 import pytest
 import redis
 
+from gateway.cli.redis_server import free_port
 from tests.fakes.provider import FakeProvider
 from tests.stack import (
     FAKE_KEY,
@@ -35,6 +36,7 @@ class Stack:
     worker: Process
     gateway: Process
     api_key: str | None = None  # sent by every client when the stack requires keys
+    worker_metrics_url: str = ""  # the session worker's Prometheus metrics
 
     @property
     def key_id(self) -> str:
@@ -79,7 +81,10 @@ def stack(
         },
     )
     env = stack_env(redis_url, config)
-    worker = start_worker(env, log_dir, redis_url)
+    # Only the session's worker serves metrics: workers that tests start share the env.
+    metrics_port = free_port()
+    worker_env = {**env, "LLM_GATEWAY_WORKER_METRICS_PORT": str(metrics_port)}
+    worker = start_worker(worker_env, log_dir, redis_url)
     try:
         gateway, base_url = start_gateway(env, log_dir)
     except BaseException:
@@ -89,7 +94,16 @@ def stack(
     api_key = create_api_key(base_url, "tests")
     try:
         yield Stack(
-            base_url, redis_url, client, fake_provider, env, log_dir, worker, gateway, api_key
+            base_url,
+            redis_url,
+            client,
+            fake_provider,
+            env,
+            log_dir,
+            worker,
+            gateway,
+            api_key,
+            worker_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
         )
     finally:
         gateway.stop()

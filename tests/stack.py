@@ -251,6 +251,8 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                     {"provider": "fake", "model": "fake-vision"},
                 ]
             },
+            # Its own upstream name: the metrics test opens this circuit.
+            "metrics-circuit": {"route": [{"provider": "fake", "model": "fake-metrics-circuit"}]},
             "guarded": {
                 "route": [
                     {"provider": "fake", "model": "fake-c"},
@@ -318,6 +320,7 @@ def start_worker(
     redis_url: str,
     name: str = "worker",
     queue: str = "llm.interactive",
+    loglevel: str = "WARNING",
 ) -> Process:
     """A worker of ``queue``, started as an operator would; returns once it heartbeats."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -326,7 +329,7 @@ def start_worker(
         return {str(member) for member in client.zrange(f"llm:workers:{queue}", 0, -1)}
 
     before = workers()
-    args = ["worker", "--queues", queue, "--loglevel", "WARNING"]
+    args = ["worker", "--queues", queue, "--loglevel", loglevel]
     process = spawn(name, args, env, log_dir)
     deadline = time.monotonic() + 30
     try:
@@ -339,9 +342,11 @@ def start_worker(
     return process
 
 
-def start_gateway(env: dict[str, str], log_dir: Path, name: str = "gateway") -> tuple[Process, str]:
+def start_gateway(
+    env: dict[str, str], log_dir: Path, name: str = "gateway", extra_args: tuple[str, ...] = ()
+) -> tuple[Process, str]:
     port = free_port()
-    process = spawn(name, ["gateway", "--port", str(port)], env, log_dir)
+    process = spawn(name, ["gateway", "--port", str(port), *extra_args], env, log_dir)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

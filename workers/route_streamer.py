@@ -27,6 +27,7 @@ from workers.job_events import JobEvents
 from workers.providers.base import ProviderCall
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
+from workers.telemetry import JobObserver, NullObserver
 from workers.transcript import Transcript
 
 
@@ -44,7 +45,9 @@ class RouteStreamer:
         limiter: RateLimiter,
         provider_limits: Mapping[str, ProviderLimits],
         filters: FilterSet | None = None,
+        observer: JobObserver | None = None,
     ) -> None:
+        self.observer = observer or NullObserver()
         self.limiter = limiter
         self.provider_limits = provider_limits
         self.spec = spec
@@ -106,6 +109,7 @@ class RouteStreamer:
         extra_body = {**step.extra_body, **(self.spec.request.extra_body or {})}
         call = ProviderCall(model=step.model, request=self.spec.request, extra_body=extra_body)
         transcript = self.transcript
+        self.observer.attempt_started(step)
         started = time.monotonic()
         ttft_s: float | None = None
         async with aclosing(provider.stream(call)) as chunks:
@@ -121,6 +125,7 @@ class RouteStreamer:
         if self._redactors is not None:
             await self._deliver(self._redactors[0].flush(), self._redactors[1].flush(), ())
         transcript.step = step
+        self.observer.attempt_succeeded(step, ttft_s, transcript.usage)
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
 
     def _filtered(self, content: str, reasoning: str) -> tuple[str, str]:
@@ -144,6 +149,7 @@ class RouteStreamer:
     async def _after_failure(
         self, step: RouteStep, error: ProviderError, index: int, attempt: int
     ) -> Move:
+        self.observer.attempt_failed(step, error)
         # A rejected request or a too-long prompt says nothing about the provider's health.
         if not isinstance(error, ProviderRejected):
             await self.health.record(step.provider, step.model, ok=False)
@@ -154,6 +160,8 @@ class RouteStreamer:
         move = next_move(error, route, index, attempt, self.spec.deadline_at - time.time())
         if move is None:
             raise self._final_error(error) from error
+        if move.index != index:  # a retry of the same step is no fallback
+            self.observer.fell_back(step, error.code, route[move.index])
         await self._announce_fallback(
             step, error.code, error.message, route[move.index], wait_s=move.wait_s
         )
@@ -188,6 +196,7 @@ class RouteStreamer:
     ) -> None:
         """Pass over a step that cannot serve now; say so if the client was told it was next."""
         self.attempts.append(Attempt.passed_over(step, reason, missing))
+        self.observer.fell_back(step, reason, None)
         if not self._announced:
             return
         following = self.spec.route[index + 1] if index + 1 < len(self.spec.route) else None

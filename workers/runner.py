@@ -30,6 +30,7 @@ from workers.job_events import JobEvents, JobGone
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
 from workers.route_streamer import RouteStreamer
+from workers.telemetry import JobOutcome, JobTelemetry
 from workers.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ class JobRunner:
         limiter: RateLimiter,
         accounting: Accounting,
         worker_id: str,
+        telemetry: JobTelemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or JobTelemetry.unobserved(settings)
         self.accounting = accounting
         self._filters: dict[str, FilterSet | None] = {}
         self._provider_limits = {name: p.limits for name, p in settings.providers.items()}
@@ -68,6 +71,7 @@ class JobRunner:
             if claim.spec is None:
                 log.info("job %s not run: %s", job_id, claim.state)
                 return
+            self.telemetry.claimed(claim.spec)
             try:
                 await self._run_claimed(claim)
                 self.cancels.acknowledge(job_id)  # it has ended: nothing left to cancel
@@ -117,6 +121,7 @@ class JobRunner:
         except JobGone:
             await transcript.settle(flush=False)
             log.info("job %s ended elsewhere while it ran", spec.id)
+            self.telemetry.ended(spec.id, JobOutcome.ABANDONED)
         except GatewayError as exc:
             await self._fail_after_flush(events, exc, transcript)
         except RedisError:
@@ -138,6 +143,7 @@ class JobRunner:
             filters=self._filters_of(spec.model),
             limiter=self.limiter,
             provider_limits=self._provider_limits,
+            observer=self.telemetry.observer(spec.id),
         )
         await streamer.run()
         await transcript.settle(flush=True)
@@ -189,6 +195,7 @@ class JobRunner:
         await self.accounting.record(
             owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
         )
+        self.telemetry.ended(spec.id, JobOutcome.SUCCEEDED, usage=usage, cost=cost)
 
     async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:
         cancelled = JobCancelled("the job was cancelled")
@@ -198,6 +205,7 @@ class JobRunner:
             ends_as=JobStatus.CANCELLED,
             fields=JobFields(finished_at=time.time()),
         )
+        self.telemetry.ended(events.job_id, JobOutcome.CANCELLED, code=cancelled.code)
 
     async def _fail_after_flush(
         self, events: JobEvents, error: GatewayError, transcript: Transcript
@@ -217,6 +225,7 @@ class JobRunner:
             ends_as=JobStatus.FAILED,
             fields=JobFields(error=failure, attempts=transcript.attempts, finished_at=time.time()),
         )
+        self.telemetry.ended(events.job_id, JobOutcome.FAILED, code=error.code)
 
 
 def _consume_cancellation() -> None:

@@ -15,18 +15,22 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from shared.accounting import Accounting
+from shared.consumers import ConsumerRegistry
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
 from shared.redis_client import connect_redis
 from shared.settings import Settings
+from shared.telemetry import CURRENT, RequestContext
 from workers.batch.service import BatchService
 from workers.cancel import CancelRegistry
 from workers.catalog import keep_listing
+from workers.consumer_watch import ConsumerWatch
 from workers.control import Handler, listen_for_control
 from workers.providers.registry import ProviderPool
 from workers.runner import JobRunner
+from workers.telemetry import REPORT, JobReport, JobTelemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,8 +47,19 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 class WorkerRuntime:
     """Owns the loop thread and the resources jobs share: Redis, provider clients, cancels."""
 
-    def __init__(self, settings: Settings, worker_id: str, queues: list[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str,
+        queues: list[str],
+        *,
+        telemetry: JobTelemetry | None = None,
+        watch: ConsumerWatch | None = None,
+    ) -> None:
+        """``watch``: the Celery consumer's polls; without one, every queue counts as consumed."""
         self.settings = settings
+        self.telemetry = telemetry or JobTelemetry.unobserved(settings)
+        self.watch = watch
         self.worker_id = worker_id
         self.queues = queues
         self.loop = new_event_loop()
@@ -67,10 +82,26 @@ class WorkerRuntime:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
 
-    def run_job(self, job_id: str) -> None:
-        """Run a job to its end; called from a Celery pool thread."""
+    def run_job(self, job_id: str, context: RequestContext | None = None) -> JobReport:
+        """Run a job to its end and say how it ended; called from a Celery pool thread.
+        ``context``: the request it came from (its id and trace, from the task headers)."""
         assert self._runner is not None, "start() the runtime first"
-        self._call(self._runner.run(job_id))
+        return self._call(self._run_reported(self._runner, job_id, context))
+
+    async def _run_reported(
+        self, runner: JobRunner, job_id: str, context: RequestContext | None
+    ) -> JobReport:
+        # Its own task (run_coroutine_threadsafe): these context values are this job's alone.
+        report = JobReport()
+        REPORT.set(report)
+        if context is not None:
+            CURRENT.set(context)
+        await runner.run(job_id)
+        return report
+
+    def consuming(self) -> list[str]:
+        """The queues whose consumer polls now (all of them when nothing watches it)."""
+        return self.queues if self.watch is None else self.watch.consuming()
 
     def wake_batch(self, batch_id: str) -> None:
         """A new batch: drive it here if there is room (else a batch worker's next look at the
@@ -104,8 +135,9 @@ class WorkerRuntime:
             limiter=RateLimiter(self._redis, settings.keys),
             accounting=Accounting(self._redis, settings.keys),
             worker_id=self.worker_id,
+            telemetry=self.telemetry,
         )
-        await store.record_worker_heartbeat(self.worker_id, self.queues)
+        await store.record_worker_heartbeat(self.worker_id, self.consuming())
         handlers: dict[str, Handler] = {
             settings.keys.cancel_channel: cancels.cancel_message,
             settings.keys.circuit_channel: health.note_change,
@@ -118,6 +150,7 @@ class WorkerRuntime:
             asyncio.create_task(control),
             asyncio.create_task(self._maintain(store, cancels, health)),
             asyncio.create_task(keep_listing(catalog, self._providers, self.worker_id)),
+            asyncio.create_task(self._report_consumers(ConsumerRegistry(store))),
         ]
         if settings.batch.queue in self.queues:
             self._batches = BatchService.build(settings, store, self._runner, self.worker_id)
@@ -131,13 +164,31 @@ class WorkerRuntime:
         interval_s = store.keys.lease_ttl_s / 3
         while True:
             try:
-                await store.record_worker_heartbeat(self.worker_id, self.queues)
+                await store.record_worker_heartbeat(self.worker_id, self.consuming())
                 for job_id in await store.renew_leases(cancels.running()):
                     cancels.cancel(job_id)
                 await health.flush_stats()
             except Exception:
                 log.warning("worker maintenance failed; retrying", exc_info=True)
             await asyncio.sleep(interval_s)
+
+    async def _report_consumers(self, consumers: ConsumerRegistry) -> None:
+        """Say at once when a queue starts or stops being consumed (and keep saying it while
+        stalled); the maintenance loop keeps the heartbeats of the consumed ones fresh."""
+        reported: tuple[list[str], list[str]] | None = None
+        while self.watch is not None:
+            consuming, stalled = self.watch.consuming(), self.watch.stalled()
+            for queue in self.queues:
+                self.telemetry.metrics.consuming.labels(queue=queue).set(queue in consuming)
+            if (consuming, stalled) != reported or stalled:
+                try:
+                    await consumers.report(self.worker_id, self.queues, consuming, stalled)
+                    if stalled and (reported is None or not reported[1]):
+                        log.error("the consumer stopped polling %s", ", ".join(stalled))
+                    reported = (consuming, stalled)
+                except Exception:
+                    log.warning("reporting the consumer's state failed; retrying", exc_info=True)
+            await asyncio.sleep(1.0)
 
     async def _shutdown(self) -> None:
         if self._batches is not None:  # first: its running requests still need the tick
@@ -150,7 +201,7 @@ class WorkerRuntime:
         if self._providers is not None:
             await self._providers.aclose()
         if self._redis is not None:
-            await JobStore(self._redis, self.settings.keys).forget_worker(
-                self.worker_id, self.queues
-            )
+            store = JobStore(self._redis, self.settings.keys)
+            await store.forget_worker(self.worker_id, self.queues)
+            await ConsumerRegistry(store).forget(self.worker_id, self.queues)
             await self._redis.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +13,14 @@ from rich.console import Console
 
 from gateway.cli.batch import batch_app
 from gateway.cli.cache import cache_app
+from gateway.cli.config import config_app
 from gateway.cli.errors import CliError
 from gateway.cli.keys import keys_app
 from gateway.cli.options import ConfigOption
 from gateway.cli.usage import usage
+from shared.logs import configure_logging
 from shared.settings import load_settings
+from shared.tracing import Tracing
 
 # A bug's traceback, yes, but without local variables: they hold admin and API keys.
 app = typer.Typer(
@@ -62,8 +66,10 @@ def gateway(
     host: Annotated[str | None, typer.Option(help="listen address (default from settings)")] = None,
     port: Annotated[int | None, typer.Option(help="listen port (default from settings)")] = None,
     config: ConfigOption = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
-    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+    log_level: Annotated[str, typer.Option(help="log level")] = "warning",
+    access_log: Annotated[
+        bool, typer.Option(help="log every request: method, route template, status, time")
+    ] = False,
 ) -> None:
     """Run the HTTP gateway alone (production: behind a load balancer, several replicas)."""
     import uvicorn
@@ -71,19 +77,24 @@ def gateway(
     from gateway.app import create_app
 
     settings = load_settings(config)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level, settings.log_format, "gateway")
+    if access_log:
+        logging.getLogger("gateway.access").setLevel(logging.INFO)
+    tracing = Tracing.from_environment(os.environ, "llm-gateway")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, tracing=tracing, access_log=access_log),
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
         loop="uvloop",
         http="httptools",
         log_level=log_level,
-        access_log=access_log,
+        # Ours (gateway.observe) names the route, not the path: a GET stream's query holds
+        # its prompt. No log_config: uvicorn's lines go through the same JSON handler.
+        access_log=False,
+        log_config=None,
         timeout_graceful_shutdown=10,
     )
+    tracing.shutdown()
 
 
 @app.command()
@@ -102,9 +113,7 @@ def worker(
     from workers.main import run_worker
 
     settings = load_settings(config)
-    logging.basicConfig(
-        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(loglevel, settings.log_format, "worker")
     raise typer.Exit(
         run_worker(
             settings,
@@ -112,6 +121,7 @@ def worker(
             concurrency=concurrency,
             loglevel=loglevel,
             quiet=quiet,
+            tracing=Tracing.from_environment(os.environ, "llm-gateway-worker"),
         )
     )
 
@@ -127,6 +137,7 @@ def schema() -> None:
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
 app.add_typer(cache_app, name="cache")
+app.add_typer(config_app, name="config")
 app.command("usage")(usage)
 
 

@@ -64,6 +64,9 @@ def run_up(
         access = dev_access(settings, previous) if settings.auth_enabled else None
         env = _child_env(settings, config, data_dir, access)
         children, flower_url = _start_children(settings, host, port, flower, env)
+        if flower and not _loopback(host):
+            console.print("[yellow]Flower not started: it has no login here and --host is "
+                          "not loopback; run it with --basic-auth (deploy/README.md).[/]")
         base_url = f"http://{host}:{port}"
         state = None
         try:
@@ -153,6 +156,10 @@ def _start_children(
     ]
     if not flower or importlib.util.find_spec("flower") is None:
         return children, None
+    if not _loopback(host):
+        # Flower can revoke tasks and stop workers: open only where nobody else reaches it.
+        # Elsewhere run it behind its login (deploy/README.md), not from `up`.
+        return children, None
     flower_port = free_port(host)
     # The broker in the environment: a broker URL may carry a password.
     flower_env = {**env, "CELERY_BROKER_URL": settings.celery_broker_url}
@@ -168,6 +175,10 @@ def _start_children(
     ]
     children.append(spawn("flower", flower_args, flower_env, quiet_stdout=True))
     return children, f"http://{host}:{flower_port}"
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _state(

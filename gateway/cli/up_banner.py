@@ -47,7 +47,8 @@ def print_banner(
     line(f"  OpenAI:    {base_url}/v1  (base_url for OpenAI SDKs; Batch API too)")
     line(f"  GraphQL:   {base_url}/graphql")
     if flower_url:
-        line(f"  Flower:    {flower_url}")
+        # Loopback only (see up._start_children): no login, which only this machine reaches.
+        line(f"  Flower:    {flower_url}  (no login: loopback only, for development)")
     described = redis_description(redis, data_dir)
     line(f"  Redis:     {escape(without_password(redis.url))}  ({escape(described)})")
     if data_dir is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ariadne.asgi import GraphQL
 from ariadne.explorer import ExplorerGraphiQL, ExplorerHttp405
 from fastapi import FastAPI
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from gateway.graphql.context import context_builder
@@ -64,11 +65,12 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
             }
         ),
     )
-    app.router.add_route(
-        PATH,
-        graphql_app.handle_request,
-        methods=["GET", "POST", "OPTIONS"],
-        include_in_schema=False,
+    async def graphql_http(request: Request) -> Response:
+        return await graphql_app.handle_request(request)
+
+    # A FastAPI route, so the request's route (for metrics and traces) is known.
+    app.add_api_route(
+        PATH, graphql_http, methods=["GET", "POST", "OPTIONS"], include_in_schema=False
     )
 
     async def graphql_socket(websocket: WebSocket) -> None:

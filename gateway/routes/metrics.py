@@ -7,10 +7,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.deps import GatewayDep
+from gateway.scrape import refresh
 
 router = APIRouter(tags=["system"])
 
 
 @router.get("/metrics", summary="Prometheus metrics of this gateway process")
 async def metrics(gateway: GatewayDep) -> Response:
+    await refresh(gateway, gateway.metrics)
     return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -40,7 +40,7 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         else:
             assert re.search(r"Redis: +redis://127\.0\.0\.1:\d+/0 +\(private redis-server", output)
         assert f"State:     {up.state_file}" in output
-        for noise in ("SecurityWarning", "superuser", "-------------- llm-worker", "[queues]"):
+        for noise in ("SecurityWarning", "superuser", "-------------- llm.", "[queues]"):
             assert noise not in output
         state = up.state()
         assert (state["url"], state["dev_key"]) == (up.base_url, dev_key)

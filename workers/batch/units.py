@@ -134,9 +134,10 @@ class UnitRunner:
     async def _record(
         self, item: RequestLine, record: bytes, usage: dict[str, int] | None = None
     ) -> None:
-        await self.ctx.batches.record(
-            self.batch.id, item.line, record, ok=records.is_output(record), usage=usage or {}
-        )
+        ok = records.is_output(record)
+        await self.ctx.batches.record(self.batch.id, item.line, record, ok=ok, usage=usage or {})
+        metrics = self.ctx.runner.telemetry.metrics
+        metrics.batch_requests.labels(status="completed" if ok else "failed").inc()
 
     async def cancel_running(self) -> None:
         """Stop the jobs running now (their lines are recorded as stopped)."""
