@@ -83,6 +83,7 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
             fields=hit.job_fields().as_hash(),
             finished_with=hit.events(),
         )
+        await gateway.recent.record(spec)
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None
     await gateway.start_background(spec, exclusive=exclusive, fields=fields)

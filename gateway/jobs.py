@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from gateway.feed import JobFeed
 from gateway.hub import EventHub
 from gateway.metrics import GatewayMetrics
+from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
@@ -24,6 +25,7 @@ from shared.jobstore import CancelOutcome, JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.queue import TaskPublisher
+from shared.recent_jobs import RecentJobs
 from shared.routing import plan_route
 from shared.settings import Settings
 
@@ -48,6 +50,8 @@ class Gateway:
     cache: ResponseCache
     metrics: GatewayMetrics
     catalog: ProviderCatalog
+    stream_tokens: StreamTokens
+    recent: RecentJobs
 
     def new_spec(
         self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
@@ -142,6 +146,7 @@ class Gateway:
             )
             if joined is not None:
                 return joined
+        await self.recent.record(spec)
         if entry is not None:
             return None
         try:

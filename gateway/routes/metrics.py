@@ -7,10 +7,15 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.deps import GatewayDep
+from gateway.openapi import KEYLESS
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/metrics", summary="Prometheus metrics of this gateway process")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this gateway process",
+    openapi_extra={"security": KEYLESS},
+)
 async def metrics(gateway: GatewayDep) -> Response:
     return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
