@@ -27,6 +27,7 @@ EXPOSED_HEADERS = [
     ),
 ]
 
+
 def cors_middleware(config: CorsConfig) -> Middleware:
     """CORS for the configured origins: their preflights are answered for any route and method
     and their answers readable; any other origin's preflight is refused (400)."""

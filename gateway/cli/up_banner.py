@@ -35,6 +35,7 @@ def print_banner(
     console: Console,
     *,
     base_url: str,
+    local_cors: bool = False,
     flower_url: str | None,
     access: DevAccess | None,
     redis: RedisInfo,
@@ -46,6 +47,9 @@ def print_banner(
     line(f"  API docs:  {base_url}/docs")
     line(f"  OpenAI:    {base_url}/v1  (base_url for OpenAI SDKs; Batch API too)")
     line(f"  GraphQL:   {base_url}/graphql")
+    line(f"  Console:   {base_url}/console")
+    if local_cors:
+        line("  CORS:      pages on localhost / 127.0.0.1 (any port) may call it")
     if flower_url:
         line(f"  Flower:    {flower_url}")
     described = redis_description(redis, data_dir)
