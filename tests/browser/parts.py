@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -61,8 +62,11 @@ def start_chromium(*, only_loopback: bool = True) -> tuple[webdriver.Chrome, str
 def wait_until(
     driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any], timeout_s: float = 20
 ) -> Any:
-    """``condition``'s first truthy value, polled; a timeout fails the test."""
-    return WebDriverWait(driver, timeout_s, poll_frequency=0.05).until(condition)
+    """``condition``'s first truthy value, polled; a timeout fails the test. An element that a
+    page re-rendered meanwhile (stale) counts as not there yet."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    waiting = WebDriverWait(driver, timeout_s, poll_frequency=0.05, ignored_exceptions=ignored)
+    return waiting.until(condition)
 
 
 def free_port() -> int:

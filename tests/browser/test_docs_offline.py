@@ -21,7 +21,8 @@ def resources(driver: webdriver.Chrome) -> list[str]:
 
 def shown(driver: webdriver.Chrome, selector: str) -> Any:
     """The first element ``selector`` finds that is displayed, or None."""
-    return next((e for e in driver.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()), None)
+    found = driver.find_elements(By.CSS_SELECTOR, selector)
+    return next((element for element in found if element.is_displayed()), None)
 
 
 def test_swagger_ui_renders_offline_with_bearer_auth_and_event_streams(

@@ -114,6 +114,7 @@ export function table(columns, rows) {
 
 export function money(usd) {
   if (usd === null || usd === undefined) return "–";
+  if (usd === 0) return "$0";
   return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(6).replace(/0+$/, "").replace(/\.$/, ".0")}`;
 }
 

@@ -12,11 +12,15 @@ function s(tag, attrs, ...children) {
   return element;
 }
 
-function niceMax(value) {
-  if (value <= 0) return 1;
-  const step = 10 ** Math.floor(Math.log10(value));
-  for (const m of [1, 2, 2.5, 5, 10]) if (value <= m * step) return m * step;
-  return 10 * step;
+const TICKS = 4;
+
+// A round step (1, 2 or 5 times a power of ten) with which TICKS steps reach `value`.
+function niceStep(value) {
+  if (value <= 0) return 1 / TICKS;
+  const rough = value / TICKS;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  for (const m of [1, 2, 5, 10]) if (rough <= m * power) return m * power;
+  return 10 * power;
 }
 
 // days: ["2026-01-01", ...]; series: [{name, values: [number per day]}]; format: tick labels.
@@ -27,12 +31,13 @@ export function stackedBars(title, days, series, format = String) {
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const totals = days.map((_, i) => series.reduce((sum, one) => sum + one.values[i], 0));
-  const top = niceMax(Math.max(0, ...totals));
+  const step = niceStep(Math.max(0, ...totals));
+  const top = step * TICKS;
   const y = (v) => pad.top + plotH - (v / top) * plotH;
   const slot = plotW / Math.max(days.length, 1);
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
-  for (let t = 0; t <= 4; t++) {
-    const value = (top * t) / 4;
+  for (let t = 0; t <= TICKS; t++) {
+    const value = step * t;
     svg.append(s("line", { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), stroke: "#eef0f4" }));
     const label = s("text", { x: pad.left - 6, y: y(value) + 4, "text-anchor": "end" });
     label.textContent = format(value);

@@ -7,7 +7,13 @@ function isoDay(date) {
   return date.toISOString().slice(0, 10);
 }
 
-export async function render(root) {
+export async function render(root, who) {
+  // An admin sees every key's usage: name the keys rather than show their ids.
+  const names = new Map();
+  if (who.admin) {
+    for (const key of (await api("GET", "/api/v1/admin/keys")).data) names.set(key.id, key.name);
+  }
+  const label = (dim, value) => (dim === "key" && names.has(value) ? names.get(value) : value);
   const days = h("select", { id: "usage-days" }, [7, 14, 30, 90].map((n) => h("option", { value: n }, `${n} days`)));
   const group = h("select", { id: "usage-group" }, ["model", "key", "provider"].map((g) => h("option", { value: g }, g)));
   const out = h("div", { id: "usage-charts" });
@@ -20,16 +26,16 @@ export async function render(root) {
     const rows = (await api("GET", `/api/v1/usage?${query}`)).data;
     const dayList = [];
     for (let t = since.getTime(); isoDay(new Date(t)) <= isoDay(until); t += 86400000) dayList.push(isoDay(new Date(t)));
-    const names = [...new Set(rows.map((r) => r[dim]))].sort();
-    const seriesOf = (metric) => names.map((name) => ({
-      name,
+    const values = [...new Set(rows.map((r) => r[dim]))].sort();
+    const seriesOf = (metric) => values.map((name) => ({
+      name: label(dim, name),
       values: dayList.map((day) => rows.filter((r) => r.day === day && r[dim] === name).reduce((sum, r) => sum + metric(r), 0)),
     }));
     const tokens = (r) => r.prompt_tokens + r.completion_tokens;
-    const totals = names.map((name) => {
+    const totals = values.map((name) => {
       const mine = rows.filter((r) => r[dim] === name);
       const sum = (f) => mine.reduce((s, r) => s + f(r), 0);
-      return { name, requests: sum((r) => r.requests), tokens: sum(tokens), cost: sum((r) => r.cost_usd),
+      return { name: label(dim, name), requests: sum((r) => r.requests), tokens: sum(tokens), cost: sum((r) => r.cost_usd),
         hits: sum((r) => r.cache_hits) };
     });
     out.replaceChildren(
