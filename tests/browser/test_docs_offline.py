@@ -77,3 +77,18 @@ def test_graphiql_renders_offline_and_runs_a_query_with_the_key(
     answer = chromium.find_element(By.CSS_SELECTOR, ".graphiql-response").text
     assert '"content"' in answer and "errors" not in answer
     assert len(chromium.get_screenshot_as_png()) > 20_000
+
+    # A subscription runs over the WebSocket with the same headers as its connection_init.
+    chromium.execute_script(
+        "arguments[0].CodeMirror.setValue(arguments[1])",
+        editor.find_element(By.CSS_SELECTOR, ".CodeMirror"),
+        'subscription { completeStream(messages: [{role: "user", content: "Hi"}]) { type } }',
+    )
+    wait_until(
+        chromium,
+        lambda d: "subscription" in d.execute_script("return JSON.stringify(localStorage)"),
+    )
+    chromium.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+    wait_until(
+        chromium, lambda d: '"DONE"' in d.find_element(By.CSS_SELECTOR, ".graphiql-response").text
+    )
