@@ -8,6 +8,7 @@ token read back names its owner and job; it is refused once expired, and for any
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -44,7 +45,13 @@ class StreamTokens:
     def __init__(self, config: StreamTokenConfig) -> None:
         self.ttl_s = config.ttl_s
         secret = config.secret.get_secret_value() if config.secret is not None else None
-        self._signer = URLSafeTimedSerializer(secret, salt=SALT) if secret else None
+        self._signer = (
+            URLSafeTimedSerializer(
+                secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+            )
+            if secret
+            else None
+        )
 
     @property
     def enabled(self) -> bool:
