@@ -19,6 +19,8 @@ from shared.settings import StreamTokenConfig
 
 # Tokens of other purposes signed with the same secret can never pass for these.
 SALT = "llm-gateway stream token v1"
+# A client's own id for a stream (its job's id), as GraphQL's streamId takes them.
+STREAM_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,10 @@ from gateway.responses import JSON
 from gateway.routes.jobs import follow_events
 from gateway.session import client_gone
 from gateway.sse import EventStreamResponse, event_stream_response, sse_body
+from gateway.stream_tokens import STREAM_ID_PATTERN
 from shared.chat import ChatRequest
 from shared.errors import Conflict, JobNotFound, NotResumable
 from shared.jobs import Job
-
-# GraphQL's streamId takes the same ids.
-STREAM_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 

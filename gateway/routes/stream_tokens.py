@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
-from gateway.stream_tokens import StreamGrant
+from gateway.stream_tokens import STREAM_ID_PATTERN, StreamGrant
 from shared.errors import Conflict, InvalidRequest
 
 router = APIRouter(prefix="/api/v1/stream-tokens", tags=["jobs"])
@@ -26,7 +26,7 @@ class TokenRequest(BaseModel):
     stream_id: Annotated[
         str | None,
         Field(
-            pattern=r"^[A-Za-z0-9_-]{8,64}$",
+            pattern=STREAM_ID_PATTERN,
             description="start GET /api/v1/llm/complete/stream as this job (made up if unset)",
         ),
     ] = None
