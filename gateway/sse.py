@@ -54,10 +54,12 @@ def sse_frames(read: Read, *, named: bool = True) -> list[bytes]:
 def sse_body(
     session: CompletionSession, *, named: bool = True, retry_ms: int | None = None
 ) -> AsyncIterator[bytes]:
-    return rendered(session, _renderer(named, retry_ms))
+    return rendered(session, sse_renderer(named, retry_ms))
 
 
-def _renderer(named: bool, retry_ms: int | None) -> Callable[[Read], list[bytes]]:
+def sse_renderer(named: bool, retry_ms: int | None) -> Callable[[Read], list[bytes]]:
+    """The frames of each read of one stream, in the named or unnamed style, the first with
+    the ``retry:`` hint."""
     # The hint rides on the first frame, inside its block: alone, a block with only `retry:`
     # would be dispatched by some clients (httpx-sse) as an empty event.
     hint = b"retry: %d\n" % retry_ms if retry_ms is not None else b""

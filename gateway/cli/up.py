@@ -81,6 +81,7 @@ def run_up(
                 console,
                 base_url=base_url,
                 local_cors=env.get("LLM_GATEWAY_CORS__ALLOW_ORIGIN_REGEX") == LOCAL_ORIGINS,
+                show_console=settings.console,
                 flower_url=flower_url,
                 access=access,
                 redis=redis,
