@@ -53,15 +53,26 @@ def chromium() -> Iterator[webdriver.Chrome]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep the test's own outcome on it, for the screenshot fixture (pytest's recipe)."""
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.when != "call" or not report.failed:
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """A failed test leaves a screenshot of its browser in pytest's temporary directory."""
+    yield
+    report = request.node.stash.get(CALL_REPORT, None)
+    driver = request.node.funcargs.get("chromium") if hasattr(request.node, "funcargs") else None
+    if report is None or not report.failed or driver is None:
         return
-    driver = item.funcargs.get("chromium") if hasattr(item, "funcargs") else None
-    if driver is None:
-        return
-    folder = item.config._tmp_path_factory.mktemp("screenshots")  # type: ignore[attr-defined]
-    path = folder / f"{item.name}.png"
+    path = tmp_path_factory.mktemp("screenshots") / f"{request.node.name}.png"
     driver.save_screenshot(str(path))
-    report.sections.append(("screenshot", f"saved at {path} ({driver.current_url})"))
-    print(f"\nscreenshot of the failed test: {path}")
+    print(f"screenshot of the failed test: {path} ({driver.current_url})")

@@ -16,7 +16,7 @@ from tests.browser.parts import DroppingProxy, PageServer, json_page, wait_until
 from tests.conftest import Stack
 from tests.helpers import directive, expected_text, new_tag
 
-TOKENS = 30
+TOKENS = 60  # 3 s at 50 ms a token: the drop comes well before the end
 
 # The page: it asks its own server for an EventSource URL (the server holds the key and mints
 # the token), then records what EventSource does.
@@ -70,7 +70,7 @@ def page(
         kind = parse_qs(query).get("kind", ["job"])[0]
         tag = new_tag()
         tags.append(tag)
-        prompt = f"hello {directive(tokens=TOKENS, token_delay_ms=60, tag=tag)}"
+        prompt = f"hello {directive(tokens=TOKENS, token_delay_ms=50, tag=tag)}"
         with httpx.Client(base_url=browser_gateway.base_url, headers=key, timeout=10) as http:
             if kind == "job":
                 job = http.post("/api/v1/jobs", json={"prompt": prompt}).raise_for_status().json()
@@ -100,7 +100,8 @@ def test_a_dropped_stream_resumes_the_same_job_and_stops_after_done(
     before = proxy.requests
     chromium.execute_script(f"follow('{kind}')")
     wait_until(chromium, lambda d: len(record(d)["events"]) >= 8)
-    assert proxy.drop() == 1  # the network cuts the stream mid-way
+    # The network cuts the stream mid-way (and any idle connection the browser keeps).
+    assert proxy.drop() >= 1
 
     wait_until(
         chromium,
