@@ -46,7 +46,6 @@ from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
 from shared.queue import TaskPublisher, create_celery
-from shared.recent_jobs import RecentJobs
 from shared.redis_client import connect_pubsub, connect_redis
 from shared.settings import Settings
 
@@ -129,5 +128,4 @@ def build_gateway(settings: Settings, redis: Redis, pubsub: Redis) -> Gateway:
         metrics=GatewayMetrics(),
         catalog=ProviderCatalog(settings, health, redis),
         stream_tokens=StreamTokens(settings.stream_tokens),
-        recent=RecentJobs(redis, settings.keys),
     )

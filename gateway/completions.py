@@ -82,8 +82,8 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
             exclusive=exclusive,
             fields=hit.job_fields().as_hash(),
             finished_with=hit.events(),
+            listed=True,
         )
-        await gateway.recent.record(spec)
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None
     await gateway.start_background(spec, exclusive=exclusive, fields=fields)

@@ -25,7 +25,6 @@ from shared.jobstore import CancelOutcome, JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.queue import TaskPublisher
-from shared.recent_jobs import RecentJobs
 from shared.routing import plan_route
 from shared.settings import Settings
 
@@ -51,7 +50,6 @@ class Gateway:
     metrics: GatewayMetrics
     catalog: ProviderCatalog
     stream_tokens: StreamTokens
-    recent: RecentJobs
 
     def new_spec(
         self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
@@ -139,14 +137,15 @@ class Gateway:
         queue = self.settings.interactive_queue
         entry = self.publisher.same_redis_entry(spec.id, queue)
         if inflight_key is None:
-            await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
+            await self.store.create(
+                spec, enqueue=entry, exclusive=exclusive, fields=fields, listed=True
+            )
         else:
             joined = await self.store.create_or_join(
                 spec, inflight_key=inflight_key, may_join=may_join, enqueue=entry, fields=fields
             )
             if joined is not None:
                 return joined
-        await self.recent.record(spec)
         if entry is not None:
             return None
         try:

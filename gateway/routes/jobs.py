@@ -24,6 +24,7 @@ from gateway.stream_tokens import StreamGrant
 from shared.errors import JobFinished
 from shared.jobs import Job
 from shared.jobstore import CancelOutcome
+from shared.recent_jobs import latest_jobs
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -89,7 +90,8 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     live: Annotated[bool, Query(description="only jobs that have not ended")] = False,
 ) -> JSON:
-    ids = await gateway.recent.latest(None if caller.is_admin else caller.key_id, limit)
+    owner = None if caller.is_admin else caller.key_id
+    ids = await latest_jobs(gateway.redis, gateway.store.keys, owner, limit)
     loaded = await asyncio.gather(*(gateway.store.load(job_id) for job_id in ids))
     jobs = [job for job in loaded if job is not None and not (live and job.status.finished)]
     return JSON({"object": "list", "data": [job_summary(job) for job in jobs]})
