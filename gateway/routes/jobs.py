@@ -91,10 +91,12 @@ async def list_jobs(
     live: Annotated[bool, Query(description="only jobs that have not ended")] = False,
 ) -> JSON:
     owner = None if caller.is_admin else caller.key_id
-    ids = await latest_jobs(gateway.redis, gateway.store.keys, owner, limit)
+    keys = gateway.store.keys
+    # A live job may be older than the latest `limit`: look through the whole index for them.
+    ids = await latest_jobs(gateway.redis, keys, owner, keys.recent_jobs_max if live else limit)
     loaded = await asyncio.gather(*(gateway.store.load(job_id) for job_id in ids))
     jobs = [job for job in loaded if job is not None and not (live and job.status.finished)]
-    return JSON({"object": "list", "data": [job_summary(job) for job in jobs]})
+    return JSON({"object": "list", "data": [job_summary(job) for job in jobs[:limit]]})
 
 
 @router.get("/{job_id}", summary="A job's status and, once it has ended, its result")
