@@ -41,6 +41,19 @@ EVENT_STREAM: dict[str, Any] = {
     },
 }
 
+# OpenAI's chat route answers JSON, or with `"stream": true` these chunks.
+OPENAI_STREAM: dict[str, Any] = {
+    "description": "a `chat.completion`; with `stream: true`, `chat.completion.chunk` events",
+    "content": {
+        "application/json": {},
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'data: {"object":"chat.completion.chunk","choices":[{"index":0,'
+            '"delta":{"content":"Hello"}}]}\n\ndata: [DONE]\n\n',
+        },
+    },
+}
+
 
 def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[[], dict[str, Any]]:
     """``main.openapi``, replaced: ``main``'s document plus ``mounted``'s, built once."""
