@@ -14,6 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from gateway.cors import cors_middleware
+from gateway.docs import page_routes
 from gateway.errors import NativeErrors, install_error_handlers
 from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
@@ -26,7 +28,18 @@ from gateway.openai import create_openai_api
 from gateway.openai_batch import NATIVE_PATH, native_router
 from gateway.openai_batch.service import build_batch_api
 from gateway.openapi import combined_openapi
-from gateway.routes import admin, cache, complete, jobs, metrics, providers, system, usage
+from gateway.routes import (
+    admin,
+    cache,
+    complete,
+    jobs,
+    metrics,
+    providers,
+    stream_tokens,
+    system,
+    usage,
+)
+from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
@@ -74,9 +87,15 @@ def create_app(
             await gateway.redis.aclose()
 
     return Starlette(
-        routes=[Mount(OPENAI_PREFIX, app=openai_app), Mount("", app=native_app)],
+        routes=[
+            *page_routes(settings),
+            Mount(OPENAI_PREFIX, app=openai_app),
+            Mount("", app=native_app),
+        ],
+        # At the root: preflights of every mounted API are answered before any routing.
         middleware=[
-            Middleware(Observed, metrics=metrics, tracing=tracing, access_log=access_log)
+            cors_middleware(settings.cors),
+            Middleware(Observed, metrics=metrics, tracing=tracing, access_log=access_log),
         ],
         lifespan=lifespan,
     )
@@ -85,13 +104,16 @@ def create_app(
 def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     """The native REST API, GraphQL, probes and metrics, in the native error shape."""
     api = FastAPI(
+        # Served by gateway.docs with assets of its own instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
         title="llm-gateway",
         version="0.1.0",
         summary="One API over many LLM providers, streamed through a queue.",
     )
     shape = NativeErrors()
     install_error_handlers(api, shape)
-    for module in (complete, jobs, providers, system, admin, cache, usage, metrics):
+    for module in (complete, jobs, stream_tokens, providers, system, admin, cache, usage, metrics):
         api.include_router(module.router)
     api.include_router(native_router)
     mount_graphql(api, settings)
@@ -132,5 +154,6 @@ def build_gateway(
         cache=ResponseCache(redis, settings.keys),
         metrics=metrics,
         catalog=ProviderCatalog(settings, health, redis),
+        stream_tokens=StreamTokens(settings.stream_tokens),
         tracing=tracing or Tracing(),
     )

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from gateway.deps import GatewayDep
 from gateway.jobs import ANONYMOUS, Gateway
 from gateway.redis_failures import REDIS_FAILURES, lost_redis
+from gateway.stream_tokens import StreamGrant
 from shared.apikeys import KeyRecord
 from shared.errors import Forbidden, Unauthorized
 
@@ -68,6 +69,22 @@ async def authenticate(gateway: Gateway, headers: Mapping[str, str]) -> Principa
         raise lost_redis("authentication is unavailable; try again shortly") from exc
     if record is None:
         raise Unauthorized("the API key is not valid (unknown or revoked)")
+    return Principal(key_id=record.id, key=record)
+
+
+async def principal_of_grant(gateway: Gateway, grant: StreamGrant) -> Principal:
+    """The owner a stream token was made for, as long as its key is still valid: a revoked
+    key's tokens die with it."""
+    if not gateway.settings.auth_enabled:
+        return ANONYMOUS_PRINCIPAL
+    if grant.owner == ADMIN:
+        return Principal(key_id=ADMIN, is_admin=True)
+    try:
+        record = await gateway.api_keys.get(grant.owner)
+    except REDIS_FAILURES as exc:
+        raise lost_redis("authentication is unavailable; try again shortly") from exc
+    if record is None or record.revoked:
+        raise Unauthorized("the API key this stream token was made with is no longer valid")
     return Principal(key_id=record.id, key=record)
 
 

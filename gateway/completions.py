@@ -94,6 +94,7 @@ async def submit(gateway: Gateway, admission: Admission, *, exclusive: bool = Fa
             exclusive=exclusive,
             fields=hit.job_fields().as_hash(),
             finished_with=hit.events(),
+            listed=True,
         )
         return
     fields = gateway.cache.job_fields(plan) if plan is not None else None

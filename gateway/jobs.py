@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from gateway.feed import JobFeed
 from gateway.hub import EventHub
 from gateway.metrics import GatewayMetrics
+from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
@@ -51,6 +52,7 @@ class Gateway:
     cache: ResponseCache
     metrics: GatewayMetrics
     catalog: ProviderCatalog
+    stream_tokens: StreamTokens
     tracing: Tracing = field(default_factory=Tracing)
 
     def new_spec(
@@ -157,7 +159,9 @@ class Gateway:
         headers = self.task_headers()
         entry = self.publisher.same_redis_entry(spec.id, queue, headers)
         if inflight_key is None:
-            await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
+            await self.store.create(
+                spec, enqueue=entry, exclusive=exclusive, fields=fields, listed=True
+            )
         else:
             joined = await self.store.create_or_join(
                 spec, inflight_key=inflight_key, may_join=may_join, enqueue=entry, fields=fields

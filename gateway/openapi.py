@@ -1,5 +1,6 @@
 """One OpenAPI document for the whole gateway: the native API's, with each mounted API's paths
-under its mount prefix (so ``/docs`` shows every route)."""
+under its mount prefix (so ``/docs`` shows every route), its ways to send a key, and streaming
+routes described as ``text/event-stream``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,50 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+# How a caller proves who it is; every route takes a key unless it says otherwise.
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key: `Authorization: Bearer <key>`",
+    },
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "streamToken": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "a stream token (POST /api/v1/stream-tokens): event routes only",
+    },
+}
+KEYED: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+STREAM_SECURITY: list[dict[str, list[str]]] = [*KEYED, {"streamToken": []}]
+KEYLESS: list[dict[str, list[str]]] = []
+
+EVENT_STREAM: dict[str, Any] = {
+    "description": "Server-Sent Events: `id:` the seq, `event:` the type, `data:` the event",
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'retry: 2000\nid: 1\nevent: start\ndata: {"seq":1,"type":"start",'
+            '"provider":"demo","model":"demo-1"}\n\nid: 2\nevent: delta\ndata: {"seq":2,'
+            '"type":"delta","content":"Hello"}\n\n',
+        }
+    },
+}
+
+# OpenAI's chat route answers JSON, or with `"stream": true` these chunks.
+OPENAI_STREAM: dict[str, Any] = {
+    "description": "a `chat.completion`; with `stream: true`, `chat.completion.chunk` events",
+    "content": {
+        "application/json": {},
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'data: {"object":"chat.completion.chunk","choices":[{"index":0,'
+            '"delta":{"content":"Hello"}}]}\n\ndata: [DONE]\n\n',
+        },
+    },
+}
 
 
 def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[[], dict[str, Any]]:
@@ -22,6 +67,8 @@ def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[
                 components = schema.setdefault("components", {})
                 for kind, items in part.get("components", {}).items():
                     components.setdefault(kind, {}).update(items)
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            schema["security"] = KEYED
             main.openapi_schema = schema
         return main.openapi_schema
 

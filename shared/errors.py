@@ -203,6 +203,13 @@ class JobFinished(Conflict):
     code = "job_finished"
 
 
+class NotResumable(Conflict):
+    """A reconnect (Last-Event-ID) to a stream whose URL names no job: nothing to resume, and
+    starting another job would run (and bill) the completion again."""
+
+    code = "not_resumable"
+
+
 # --- the gateway itself -----------------------------------------------------------------------
 
 
@@ -212,6 +219,13 @@ class ServiceUnavailable(GatewayError):
     code = "service_unavailable"
     http_status = 503
     retryable = True
+
+
+class NotConfigured(GatewayError):
+    """A feature this gateway was not configured for (stream tokens without a secret)."""
+
+    code = "not_configured"
+    http_status = 503
 
 
 # --- how a job ends when it does not succeed -----------------------------------------------------

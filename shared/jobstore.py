@@ -21,6 +21,7 @@ from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_bod
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.lua import lua_source
+from shared.recent_jobs import list_job
 from shared.routing import Attempt
 from shared.usage import Usage
 
@@ -130,6 +131,7 @@ class JobStore:
         exclusive: bool = False,
         fields: Mapping[str, str | float] | None = None,
         finished_with: list[Event] | None = None,
+        listed: bool = False,
     ) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it.
         ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
@@ -137,6 +139,8 @@ class JobStore:
 
         ``fields``: more fields of the job's hash. ``finished_with``: the job has already
         succeeded with these events (answered from the cache); it reads like any other.
+        ``listed``: in the latest-jobs indexes too, in the same transaction (what clients
+        start; a batch's lines are not listed).
 
         ``exclusive`` is for ids a client chose: the job is created only if neither its hash nor
         its event stream exists, else Conflict. WATCH makes the check and the transaction one
@@ -161,6 +165,8 @@ class JobStore:
                     pipe.xadd(events_key, {"e": event.raw}, id=f"0-{event.seq}")
                 pipe.expire(key, self.keys.result_ttl_s)
                 pipe.expire(events_key, self.keys.events_ttl_s)
+            if listed:
+                list_job(pipe, self.keys, spec)
             if enqueue is not None:
                 pipe.lpush(*enqueue)
             try:
@@ -179,7 +185,7 @@ class JobStore:
     ) -> tuple[str, float] | None:
         """Join the job computing the same answer, when one runs under ``inflight_key`` and
         ``may_join``: returns its id and deadline. Otherwise store (and enqueue) this one as
-        the job others join, and return None."""
+        the job others join (listed among the latest jobs), and return None."""
         job_before, job_after = self.keys.job_affixes
         mapping = {
             **_new_job_fields(spec),
@@ -203,7 +209,12 @@ class JobStore:
             ],
         )
         job_id, deadline_at = (part.decode() for part in reply)
-        return None if job_id == spec.id else (job_id, float(deadline_at))
+        if job_id != spec.id:
+            return job_id, float(deadline_at)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            list_job(pipe, self.keys, spec)
+            await pipe.execute()
+        return None
 
     def _live_ttl_s(self, spec: JobSpec) -> int:
         return int(spec.deadline_at - spec.created_at) + self.keys.live_margin_s

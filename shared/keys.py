@@ -193,6 +193,15 @@ class RedisKeys:
         """Sorted set of an API key's file ids by creation time. No TTL."""
         return f"{self.prefix}:files:{owner}"
 
+    # How many of the latest job ids each recent-jobs index keeps.
+    recent_jobs_max: int = 200
+
+    def recent_jobs(self, owner: str | None) -> str:
+        """Sorted set of the latest job ids by creation time (unix s): one API key's, or every
+        key's (``owner`` None). Capped at recent_jobs_max; TTL result_ttl_s, renewed by each
+        job."""
+        return f"{self.prefix}:recent-jobs:{owner}" if owner else f"{self.prefix}:recent-jobs"
+
     def workers(self, queue: str) -> str:
         """Sorted set of the ids of workers consuming ``queue``, scored by last heartbeat (unix
         seconds). No TTL; entries older than worker_heartbeat_ttl_s are pruned by readers."""

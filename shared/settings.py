@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +30,29 @@ from shared.errors import ModelNotFound
 from shared.keys import RedisKeys
 
 CONFIG_ENV_VAR = "LLM_GATEWAY_CONFIG"
+
+
+class CorsConfig(BaseModel):
+    """Origins other than the gateway's own whose pages may call it; none by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_origins: list[str] = Field(
+        default_factory=list, description="exact origins, e.g. https://app.example; * for any"
+    )
+    allow_origin_regex: str | None = Field(None, description="origins matching this also")
+    max_age_s: int = Field(600, ge=0, description="how long a browser keeps a preflight")
+
+
+class StreamTokenConfig(BaseModel):
+    """Signed tokens scoped to one job and one owner, for EventSource's query string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: SecretStr | None = Field(
+        None, description="LLM_GATEWAY_STREAM_TOKENS__SECRET; the same on every gateway"
+    )
+    ttl_s: int = Field(900, ge=10, le=86_400, description="a token's life from when it is made")
 
 
 def default_up_state_file() -> Path:
@@ -97,6 +120,15 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="request body cap (images travel inline)"
     )
     attachments: AttachmentLimits = Field(default_factory=AttachmentLimits)
+
+    # Browsers: which other origins may call the gateway, and the short-lived tokens that let
+    # an EventSource (which cannot send headers) read one job's events.
+    cors: CorsConfig = Field(default_factory=CorsConfig)
+    stream_tokens: StreamTokenConfig = Field(default_factory=StreamTokenConfig)
+    sse_retry_ms: int = Field(
+        2000, ge=100, le=600_000, description="the `retry:` hint: EventSource's reconnect delay"
+    )
+    console: bool = Field(True, description="the web console at /console")
 
     # GraphQL (/graphql)
     graphql_explorer: bool = Field(

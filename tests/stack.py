@@ -24,6 +24,7 @@ from tests.fakes.provider import FakeProvider
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "fake-provider-test-key"
 ADMIN_KEY = "test-admin-key-not-for-production"
+STREAM_TOKEN_SECRET = "test-stream-token-secret-not-for-production"
 
 
 def require_redis_server() -> EmbeddedRedis:
@@ -310,6 +311,7 @@ def stack_env(redis_url: str, config: Path) -> dict[str, str]:
         "LLM_GATEWAY_CONFIG": str(config),
         "FAKE_PROVIDER_KEY": FAKE_KEY,
         "LLM_GATEWAY_ADMIN_KEY": ADMIN_KEY,
+        "LLM_GATEWAY_STREAM_TOKENS__SECRET": STREAM_TOKEN_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
 

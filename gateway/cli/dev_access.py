@@ -24,11 +24,14 @@ class DevAccess:
     # given: LLM_GATEWAY_ADMIN_KEY or the config; kept: from the data dir's last run.
     admin_key_origin: Literal["given", "generated", "kept"]
     dev_key_kept: bool
+    # None when the settings give one (every gateway must share it, so `up` keeps its own).
+    stream_token_secret: str | None = field(default=None, repr=False)
 
 
 def dev_access(settings: Settings, previous: UpState | None) -> DevAccess:
-    """The admin key (given, else the last run's, else a new one) and the development key
-    (the last run's while Redis still knows it, else a new one)."""
+    """The admin key (given, else the last run's, else a new one), the development key (the
+    last run's while Redis still knows it, else a new one) and the stream tokens' secret
+    (given, else the last run's, else a new one)."""
     origin: Literal["given", "generated", "kept"]
     if settings.admin_key is not None:
         admin_key, origin = settings.admin_key.get_secret_value(), "given"
@@ -38,7 +41,11 @@ def dev_access(settings: Settings, previous: UpState | None) -> DevAccess:
         admin_key, origin = secrets.token_urlsafe(24), "generated"
     old_dev_key = previous.dev_key if previous is not None else None
     dev_key, kept = asyncio.run(_dev_key(settings, old_dev_key))
-    return DevAccess(admin_key, dev_key, origin, kept)
+    secret = None
+    if settings.stream_tokens.secret is None:
+        kept_secret = previous.stream_token_secret if previous is not None else None
+        secret = kept_secret or secrets.token_urlsafe(32)
+    return DevAccess(admin_key, dev_key, origin, kept, secret)
 
 
 async def _dev_key(settings: Settings, old: str | None) -> tuple[str, bool]:

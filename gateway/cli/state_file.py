@@ -41,6 +41,8 @@ class UpState(BaseModel):
     url: str
     admin_key: str | None = Field(None, repr=False)
     dev_key: str | None = Field(None, repr=False)
+    # Signs stream tokens; kept so that a restart in the same data dir honours them.
+    stream_token_secret: str | None = Field(None, repr=False)
     redis: RedisInfo
     data_dir: str | None = None
     flower_url: str | None = None

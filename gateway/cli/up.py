@@ -36,6 +36,10 @@ from gateway.cli.state_file import (
 from gateway.cli.up_banner import print_banner
 from shared.settings import Settings
 
+# Origins of pages on this machine, which `up` lets call its gateway unless the config names
+# origins itself.
+LOCAL_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"
+
 
 def run_up(
     *,
@@ -79,6 +83,8 @@ def run_up(
             print_banner(
                 console,
                 base_url=base_url,
+                local_cors=env.get("LLM_GATEWAY_CORS__ALLOW_ORIGIN_REGEX") == LOCAL_ORIGINS,
+                show_console=settings.console,
                 flower_url=flower_url,
                 access=access,
                 redis=redis,
@@ -140,6 +146,11 @@ def _child_env(
         env["LLM_GATEWAY_BATCH__STORAGE_DIR"] = str(data_dir / "files")
     if access is not None:
         env["LLM_GATEWAY_ADMIN_KEY"] = access.admin_key
+        if access.stream_token_secret is not None:
+            env["LLM_GATEWAY_STREAM_TOKENS__SECRET"] = access.stream_token_secret
+    if not settings.cors.allow_origins and settings.cors.allow_origin_regex is None:
+        # A development run: pages served from this machine may call it.
+        env["LLM_GATEWAY_CORS__ALLOW_ORIGIN_REGEX"] = LOCAL_ORIGINS
     return env
 
 
@@ -193,6 +204,7 @@ def _state(
         url=base_url,
         admin_key=access.admin_key if access else None,
         dev_key=access.dev_key if access else None,
+        stream_token_secret=access.stream_token_secret if access else None,
         redis=redis,
         data_dir=str(data_dir) if data_dir is not None else None,
         flower_url=flower_url,

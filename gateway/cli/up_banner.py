@@ -35,6 +35,8 @@ def print_banner(
     console: Console,
     *,
     base_url: str,
+    local_cors: bool = False,
+    show_console: bool = True,
     flower_url: str | None,
     access: DevAccess | None,
     redis: RedisInfo,
@@ -46,6 +48,10 @@ def print_banner(
     line(f"  API docs:  {base_url}/docs")
     line(f"  OpenAI:    {base_url}/v1  (base_url for OpenAI SDKs; Batch API too)")
     line(f"  GraphQL:   {base_url}/graphql")
+    if show_console:
+        line(f"  Console:   {base_url}/console  (playground, keys, usage, jobs)")
+    if local_cors:
+        line("  CORS:      pages on localhost / 127.0.0.1 (any port) may call it")
     if flower_url:
         # Loopback only (see up._start_children): no login, which only this machine reaches.
         line(f"  Flower:    {flower_url}  (no login: loopback only, for development)")

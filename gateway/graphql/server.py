@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ariadne.asgi import GraphQL
-from ariadne.explorer import ExplorerGraphiQL, ExplorerHttp405
+from ariadne.explorer import ExplorerHttp405
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 
 from gateway.graphql.context import context_builder
 from gateway.graphql.errors import ARIADNE_LOGGER, format_error
+from gateway.graphql.explorer import VendoredGraphiQL
 from gateway.graphql.limits import operation_limits, size_limited_parser
 from gateway.graphql.schema import executable_schema
 from gateway.graphql.transport import (
@@ -45,7 +46,7 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
         return gateway
 
     explorer = (
-        ExplorerGraphiQL(title="llm-gateway GraphQL", default_query=EXAMPLE_QUERY)
+        VendoredGraphiQL(title="llm-gateway GraphQL", default_query=EXAMPLE_QUERY)
         if settings.graphql_explorer
         else ExplorerHttp405()
     )

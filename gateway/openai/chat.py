@@ -13,6 +13,7 @@ from gateway.cache_control import CacheControlHeader, with_cache_header
 from gateway.completions import start_session
 from gateway.deps import GatewayDep
 from gateway.openai.streaming import chunk_body
+from gateway.openapi import OPENAI_STREAM
 from gateway.responses import JSON
 from gateway.session import CompletionSession, client_gone
 from gateway.sse import event_stream_response
@@ -38,7 +39,11 @@ OpenAIBody = Annotated[
 ]
 
 
-@router.post("/chat/completions", summary="OpenAI-compatible chat completion")
+@router.post(
+    "/chat/completions",
+    summary="OpenAI-compatible chat completion",
+    responses={200: OPENAI_STREAM},
+)
 async def chat_completions(
     body: OpenAIBody,
     request: Request,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from gateway.auth import PrincipalDep
 from gateway.deps import GatewayDep
 from gateway.health import health_report
+from gateway.openapi import KEYLESS
 from gateway.responses import JSON
 from shared.capabilities import capabilities_of
 from shared.config import RouteStep
@@ -19,12 +20,18 @@ router = APIRouter(prefix="/api/v1", tags=["system"])
 CHECK_TIMEOUT_S = 2.0
 
 
-@router.get("/health/live", summary="Liveness: the process answers")
+@router.get(
+    "/health/live", summary="Liveness: the process answers", openapi_extra={"security": KEYLESS}
+)
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", summary="Readiness for probes: 200 or 503, no details, no key")
+@router.get(
+    "/health/ready",
+    summary="Readiness for probes: 200 or 503, no details, no key",
+    openapi_extra={"security": KEYLESS},
+)
 async def ready(gateway: GatewayDep) -> JSON:
     ok = (await health_report(gateway, with_providers=False))["ok"]
     return JSON({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)

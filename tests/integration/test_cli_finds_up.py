@@ -7,9 +7,10 @@ import json
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from tests.helpers import COMPLETE_URL, chat
+from tests.helpers import COMPLETE_URL, JOBS_URL, chat, wait_for_status
 from tests.up_helpers import Up, clean_env, one_line_failure, run_cli
 
 
@@ -71,6 +72,10 @@ def test_a_restart_with_the_data_dir_keeps_keys_and_files(up: Up) -> None:
         )
         assert uploaded.status_code == 200, uploaded.text
     file_id = uploaded.json()["id"]
+    with up.client(dev_key) as client:
+        job = client.post(JOBS_URL, json={"prompt": "before the restart"}).json()
+        wait_for_status(client, job["id"], {"succeeded"})
+    assert up.state()["stream_token_secret"]
 
     assert up.stop() == 0
     assert not up.state_file.exists()
@@ -92,5 +97,9 @@ def test_a_restart_with_the_data_dir_keeps_keys_and_files(up: Up) -> None:
         assert content.status_code == 200, content.text
         assert content.content == b'{"custom_id": "a"}\n'
     assert (up.home / "data" / "files").is_dir()
+    # The stream token made before the restart still reads its job: the secret was kept too.
+    replay = httpx.get(up.base_url + job["links"]["event_source"], timeout=10)
+    assert replay.status_code == 200, replay.text
+    assert "event: done" in replay.text
     listed = run_cli(up.env, "keys", "list", "--json")
     assert made["id"] in [k["id"] for k in json.loads(listed.stdout)["data"]]
