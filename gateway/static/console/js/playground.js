@@ -1,4 +1,4 @@
-// Playground: pick a model, chat with it streamed, optionally with tools (JSON) passed as given.
+// Playground: pick a model, chat with it streamed, optionally with tools (OpenAI's JSON form).
 
 import { api, errorBox, h, money, streamPost } from "./api.js";
 
@@ -46,10 +46,10 @@ export async function render(root) {
     try {
       const toolList = parseJson(tools.value, "Tools");
       const extraBody = { ...(parseJson(extra.value, "Extra body") || {}) };
-      if (toolList !== undefined) extraBody.tools = toolList;
       const messages = [...(system.value.trim() ? [{ role: "system", content: system.value.trim() }] : []),
         ...history, { role: "user", content: text }];
       body = { model: model.value, messages };
+      if (toolList !== undefined) body.tools = toolList;
       if (Object.keys(extraBody).length) body.extra_body = extraBody;
       if (temperature.value) body.temperature = Number(temperature.value);
       if (maxTokens.value) body.max_tokens = Number(maxTokens.value);
@@ -106,7 +106,7 @@ export async function render(root) {
         h("label", {}, "Max tokens", maxTokens)),
       h("div", { class: "row" },
         h("label", {}, "System", system),
-        h("label", {}, "Tools (JSON array, sent in extra_body.tools)", tools),
+        h("label", {}, "Tools (JSON array of function tools)", tools),
         h("label", {}, "Extra body (JSON object)", extra)),
       h("h3", {}, "Conversation"),
       chat,
