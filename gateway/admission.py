@@ -13,6 +13,7 @@ from gateway.auth import Principal
 from gateway.jobs import Gateway
 from shared.cache import CachedAnswer, CachePlan, plan_cache
 from shared.chat import ChatRequest
+from shared.embeddings import EmbeddingRequest
 from shared.errors import BudgetExceeded, RateLimited
 from shared.jobs import JobKind, JobSpec
 from shared.limits import estimate_tokens
@@ -34,7 +35,7 @@ class Admission:
 async def admit(
     gateway: Gateway,
     caller: Principal,
-    chat: ChatRequest,
+    chat: ChatRequest | EmbeddingRequest,
     *,
     kind: JobKind,
     job_id: str | None = None,

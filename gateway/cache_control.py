@@ -8,12 +8,16 @@ cache. ``X-Cache-Control`` (same syntax) is honoured on every request, streamed 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from shared.chat import CacheControl, ChatRequest
+from shared.embeddings import EmbeddingRequest
 from shared.errors import InvalidRequest
+
+# Either request the cache serves; the header's directives go into its ``cache`` field.
+Cached = TypeVar("Cached", ChatRequest, EmbeddingRequest)
 
 
 async def cache_directives(request: Request) -> str | None:
@@ -29,7 +33,7 @@ async def cache_directives(request: Request) -> str | None:
 CacheControlHeader = Annotated[str | None, Depends(cache_directives)]
 
 
-def with_cache_header(chat: ChatRequest, header: str | None) -> ChatRequest:
+def with_cache_header(chat: Cached, header: str | None) -> Cached:
     """``chat`` with the header's directives added to its ``cache`` field; where both set
     max-age, the body wins. Unknown directives are ignored, as HTTP caches do."""
     if not header:

@@ -19,6 +19,7 @@ from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
 from shared.chat import ChatRequest
+from shared.embeddings import EmbeddingRequest
 from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import ErrorEvent
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
@@ -56,7 +57,12 @@ class Gateway:
     tracing: Tracing = field(default_factory=Tracing)
 
     def new_spec(
-        self, request: ChatRequest, *, owner: str, kind: JobKind, job_id: str | None = None
+        self,
+        request: ChatRequest | EmbeddingRequest,
+        *,
+        owner: str,
+        kind: JobKind,
+        job_id: str | None = None,
     ) -> JobSpec:
         """Validate the model and the deadline; raises ModelNotFound for an unserved model.
         ``job_id``: a client-chosen id (start the job with ``exclusive=True``)."""

@@ -96,6 +96,4 @@ def refusal_response(error: GatewayError, *, named: bool, retry_ms: int) -> Resp
         REFUSED_ID.encode(),
         sse_error_frame(error, named=named, status=error.http_status),
     )
-    return Response(
-        frame, media_type="text/event-stream", headers={**SSE_HEADERS, **error.headers}
-    )
+    return Response(frame, media_type="text/event-stream", headers={**SSE_HEADERS, **error.headers})

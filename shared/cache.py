@@ -17,8 +17,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
-from shared.chat import CacheControl
+from shared.chat import CacheControl, ChatRequest
 from shared.config import CacheConfig, ModelConfig
+from shared.embeddings import Embeddings
 from shared.events import DeltaEvent, DoneEvent, Event, EventBody, StartEvent, UsageEvent, numbered
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.jobstore import JobFields
@@ -57,7 +58,10 @@ def plan_cache(config: CacheConfig, model: ModelConfig, spec: JobSpec) -> CacheP
     eligible = model.cache.eligible or config.eligible
     if not config.enabled or eligible == "never":
         return None
-    if eligible == "deterministic" and spec.request.temperature != 0:
+    # An embedding is deterministic; a completion only at temperature 0.
+    request = spec.request
+    sampled = isinstance(request, ChatRequest) and request.temperature != 0
+    if eligible == "deterministic" and sampled:
         return None
     control = spec.request.cache or CacheControl()
     ttl_s = control.ttl_s or model.cache.ttl_s or config.ttl_s
@@ -95,7 +99,7 @@ class CachedAnswer(BaseModel):
     stored_at: float
     provider: str
     provider_model: str
-    result: JobResult
+    result: JobResult | None  # None for embeddings: their vectors are in the done event
     usage: Usage
     cost: float | None
     stored_events: list[EventBody] = Field(alias="events")
@@ -121,6 +125,12 @@ class CachedAnswer(BaseModel):
         """The answer's events, numbered from 1, marked as a hit that cost nothing."""
         return [numbered(body, seq) for seq, body in enumerate(self.replayed(), start=1)]
 
+    @property
+    def embeddings(self) -> Embeddings | None:
+        """An embedding job's vectors, which its done event carries."""
+        done = next((b for b in self.stored_events if isinstance(b, DoneEvent)), None)
+        return done.embeddings if done is not None else None
+
     def job_fields(self) -> JobFields:
         """The hash fields of a job that ended now with this answer (see JobStore.create)."""
         now = time.time()
@@ -128,6 +138,7 @@ class CachedAnswer(BaseModel):
             provider=self.provider,
             provider_model=self.provider_model,
             result=self.result,
+            embeddings=self.embeddings,
             usage=self.usage,
             cost=0.0,
             cache="HIT",
@@ -153,6 +164,7 @@ class CachedAnswer(BaseModel):
             timings=Timings(queued_at=now, started_at=now, first_token_at=now, finished_at=now),
             deadline_at=spec.deadline_at,
             result=self.result,
+            embeddings=self.embeddings,
             last_seq=len(self.replayed()),
             cache="HIT",
         )

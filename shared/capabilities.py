@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from shared.content import AudioPart, FilePart, ImagePart, JsonSchemaResponseFormat
-
 if TYPE_CHECKING:
-    from shared.chat import ChatRequest
     from shared.config import ProviderConfig
 
 
@@ -26,29 +23,34 @@ class Capability(StrEnum):
     AUDIO = "audio"  # input_audio parts
     JSON_SCHEMA = "json_schema"  # response_format json_schema (structured output)
     REASONING = "reasoning"  # reasoning_effort: the model thinks before it answers
+    EMBEDDINGS = "embeddings"  # an embeddings endpoint (the step's model embeds)
 
 
 ALL = frozenset(Capability)
+CHAT = ALL - {Capability.EMBEDDINGS}
 
 KIND_DEFAULTS: Mapping[str, frozenset[Capability]] = {
-    # An OpenAI-compatible server is assumed to be a modern chat model; audio is opt-in.
+    # An OpenAI-compatible server is assumed to be a modern chat model, its /embeddings served
+    # too (a model that is not an embedding model is the server's to refuse); audio is opt-in.
     "openai_compatible": ALL - {Capability.AUDIO, Capability.REASONING},
-    # DeepSeek takes no images, files or audio, and no json_schema (wire-tools §2).
+    # DeepSeek takes no images, files or audio, and no json_schema (wire-tools §2); neither it
+    # nor Anthropic serves embeddings.
     "deepseek": frozenset({Capability.TOOLS, Capability.REASONING}),
     "openrouter": ALL - {Capability.AUDIO},
-    "anthropic": ALL - {Capability.AUDIO},
-    "demo": frozenset(),
+    "anthropic": CHAT - {Capability.AUDIO},
+    "demo": frozenset({Capability.EMBEDDINGS}),
 }
 
 # (adapter kind, upstream model prefix) -> capabilities, where a known model differs from its
 # kind's default.
 KNOWN_MODELS: Mapping[tuple[str, str], frozenset[Capability]] = {
     ("deepseek", "deepseek-chat"): frozenset({Capability.TOOLS}),
-    ("openai_compatible", "gpt-4o-audio"): ALL - {Capability.REASONING},
-    ("openai_compatible", "o1"): ALL - {Capability.AUDIO},
-    ("openai_compatible", "o3"): ALL - {Capability.AUDIO},
-    ("openai_compatible", "o4"): ALL - {Capability.AUDIO},
-    ("openai_compatible", "gpt-5"): ALL - {Capability.AUDIO},
+    ("openai_compatible", "gpt-4o-audio"): CHAT - {Capability.REASONING},
+    ("openai_compatible", "o1"): CHAT - {Capability.AUDIO},
+    ("openai_compatible", "o3"): CHAT - {Capability.AUDIO},
+    ("openai_compatible", "o4"): CHAT - {Capability.AUDIO},
+    ("openai_compatible", "gpt-5"): CHAT - {Capability.AUDIO},
+    ("openai_compatible", "text-embedding"): frozenset({Capability.EMBEDDINGS}),
 }
 
 
@@ -64,23 +66,3 @@ def capabilities_of(provider: ProviderConfig, model: str) -> frozenset[Capabilit
         if kind == provider.kind and model.startswith(prefix):
             return known
     return KIND_DEFAULTS.get(provider.kind, frozenset())
-
-
-def required_by(request: ChatRequest) -> frozenset[Capability]:
-    """What a step must take to serve ``request``."""
-    needs: set[Capability] = set()
-    if request.tools or any(m.tool_calls or m.role == "tool" for m in request.messages):
-        needs.add(Capability.TOOLS)
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                needs.add(Capability.VISION)
-            elif isinstance(part, FilePart):
-                needs.add(Capability.FILES)
-            elif isinstance(part, AudioPart):
-                needs.add(Capability.AUDIO)
-    if isinstance(request.response_format, JsonSchemaResponseFormat):
-        needs.add(Capability.JSON_SCHEMA)
-    if request.reasoning_effort is not None:
-        needs.add(Capability.REASONING)
-    return frozenset(needs)

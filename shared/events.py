@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.content import AssistantMessage
+from shared.embeddings import Embeddings
 from shared.errors import GatewayError, error_for_code
 from shared.usage import Usage
 
@@ -130,6 +131,7 @@ class DoneEvent(_EventBase):
     usage: Usage
     cost: float | None
     message: AssistantMessage | None = Field(None, exclude_if=_none)
+    embeddings: Embeddings | None = Field(None, exclude_if=_none)  # an embedding job's vectors
     cache: CacheStatus | None = Field(None, exclude_if=_none)
 
 

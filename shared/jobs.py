@@ -5,16 +5,30 @@ from __future__ import annotations
 import time
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from shared.chat import ChatRequest
 from shared.config import RouteStep
 from shared.content import AssistantMessage
+from shared.embeddings import EmbeddingRequest, Embeddings
 from shared.events import CacheStatus, ErrorEvent
 from shared.routing import Attempt
 from shared.usage import Usage
+
+
+def _operation(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("operation", "chat"))
+    return str(getattr(value, "operation", "chat"))
+
+
+# A chat completion, or texts to embed (told apart by the embedding request's `operation`).
+JobRequest = Annotated[
+    Annotated[ChatRequest, Tag("chat")] | Annotated[EmbeddingRequest, Tag("embed")],
+    Discriminator(_operation),
+]
 
 
 class JobStatus(StrEnum):
@@ -52,7 +66,7 @@ class JobSpec(BaseModel):
     kind: JobKind
     model: str = Field(description="the routed model name the request resolved to")
     route: list[RouteStep] = Field(min_length=1, description="providers to try, in order")
-    request: ChatRequest
+    request: JobRequest
     created_at: float
     deadline_at: float
     # What admission charged the key, so the worker can correct it with the real usage.
@@ -67,7 +81,7 @@ class JobSpec(BaseModel):
         kind: JobKind,
         model: str,
         route: list[RouteStep],
-        request: ChatRequest,
+        request: ChatRequest | EmbeddingRequest,
         deadline_s: float,
         job_id: str | None = None,
     ) -> JobSpec:
@@ -102,12 +116,13 @@ class Job(BaseModel):
     model: str
     provider: str | None = None
     provider_model: str | None = None
-    request: ChatRequest
+    request: JobRequest
     usage: Usage | None = None
     cost: float | None = None
     timings: Timings
     deadline_at: float
     result: JobResult | None = None
+    embeddings: Embeddings | None = None  # an embedding job's vectors, once it has succeeded
     error: ErrorEvent | None = None
     # The steps of the route that failed or were passed over before the one that answered.
     attempts: list[Attempt] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from shared.embeddings import Embeddings
 from shared.errors import Conflict
 from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_body
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
@@ -82,6 +83,7 @@ class JobFields:
     usage: Usage | None = None
     cost: float | None = None
     error: ErrorEvent | None = None
+    embeddings: Embeddings | None = None
     cache: str | None = None
     attempts: Sequence[Attempt] | None = None
 
@@ -96,7 +98,7 @@ class JobFields:
             number = getattr(self, name)
             if number is not None:
                 stored[name] = number
-        for name in ("result", "usage", "error"):
+        for name in ("result", "usage", "error", "embeddings"):
             record = getattr(self, name)
             if record is not None:
                 stored[name] = record.model_dump_json()
@@ -369,6 +371,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
     result = fields.get(b"result")
     error = fields.get(b"error")
     attempts = fields.get(b"route_attempts")
+    embeddings = fields.get(b"embeddings")
     return Job(
         id=spec.id,
         owner=spec.owner,
@@ -389,6 +392,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         deadline_at=spec.deadline_at,
         result=JobResult.model_validate_json(result) if result else None,
         error=ErrorEvent.model_validate_json(error) if error else None,
+        embeddings=Embeddings.model_validate_json(embeddings) if embeddings else None,
         attempts=_ATTEMPTS.validate_json(attempts) if attempts else [],
         last_seq=int(fields.get(b"seq", b"0")),
         cache=fields[b"cache"].decode() if b"cache" in fields else None,

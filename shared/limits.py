@@ -18,6 +18,7 @@ from shared.apikeys import KeyLimits
 from shared.chat import ChatRequest
 from shared.config import ProviderLimits
 from shared.content import AudioPart, ContentPart, FilePart, ImagePart
+from shared.embeddings import EmbeddingRequest
 from shared.keys import RedisKeys
 from shared.lua import lua_source
 
@@ -41,16 +42,24 @@ def estimate_text_tokens(text: str) -> int:
     return int(ascii_chars / CHARS_PER_TOKEN + (len(text) - ascii_chars) * NON_ASCII_TOKENS) + 1
 
 
-def estimate_tokens(request: ChatRequest) -> int:
-    """The prompt's estimated tokens plus the completion the request allows."""
+def estimate_tokens(request: ChatRequest | EmbeddingRequest) -> int:
+    """The prompt's estimated tokens plus the completion the request allows (none for
+    embeddings)."""
+    if isinstance(request, EmbeddingRequest):
+        return estimate_prompt_tokens(request)
     return estimate_prompt_tokens(request) + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
 
 
-def estimate_prompt_tokens(request: ChatRequest) -> int:
+def estimate_prompt_tokens(request: ChatRequest | EmbeddingRequest) -> int:
     """Text as ``estimate_text_tokens``; tool definitions and calls by their JSON; an image
     85 tokens at detail ``low``, else 765 (OpenAI's tile rule for a 1024 px image); a file one
     token per 50 bytes (at least 500); audio one per 100 bytes. The provider's usage corrects
-    the estimate when the job ends."""
+    the estimate when the job ends. Texts to embed count as text, token arrays as their length."""
+    if isinstance(request, EmbeddingRequest):
+        return sum(
+            estimate_text_tokens(item) if isinstance(item, str) else len(item)
+            for item in request.input
+        )
     tokens = 0
     for message in request.messages:
         tokens += estimate_text_tokens(message.text)

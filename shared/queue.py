@@ -145,6 +145,4 @@ class TaskPublisher:
         if self._broker is None:
             await asyncio.to_thread(enqueue_job, self._app, job_id, queue, headers)
         else:
-            await self._broker.lpush(
-                queue, redis_broker_message(self._app, job_id, queue, headers)
-            )
+            await self._broker.lpush(queue, redis_broker_message(self._app, job_id, queue, headers))

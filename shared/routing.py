@@ -13,15 +13,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.capabilities import Capability, capabilities_of, required_by
+from shared.capabilities import Capability, capabilities_of
 from shared.chat import ChatRequest
 from shared.config import RouteStep
+from shared.content import AudioPart, FilePart, ImagePart, JsonSchemaResponseFormat
 from shared.content_checks import check_attachments
+from shared.embeddings import EmbeddingRequest
 from shared.errors import CapabilityUnsupported, InvalidRequest, ProviderError, ProviderNotFound
 from shared.settings import Settings
 
 
-def plan_route(settings: Settings, request: ChatRequest) -> tuple[str, list[RouteStep]]:
+def plan_route(
+    settings: Settings, request: ChatRequest | EmbeddingRequest
+) -> tuple[str, list[RouteStep]]:
     """The model the job is known by and its ordered route steps.
 
     The requested model's route comes first, then the routes of the client's fallback
@@ -30,7 +34,8 @@ def plan_route(settings: Settings, request: ChatRequest) -> tuple[str, list[Rout
     CapabilityUnsupported when no step can take the request, and the attachment errors when it
     carries more images or files than the settings allow.
     """
-    check_attachments(request.messages, settings.attachments)
+    if isinstance(request, ChatRequest):
+        check_attachments(request.messages, settings.attachments)
     model, steps = _steps(settings, request)
     routed = [_with_capabilities(settings, step) for step in steps]
     check_capable(routed, required_by(request))
@@ -60,6 +65,28 @@ def check_capable(route: list[RouteStep], needs: frozenset[Capability]) -> None:
     )
 
 
+def required_by(request: ChatRequest | EmbeddingRequest) -> frozenset[Capability]:
+    """What a step must take to serve ``request``."""
+    if isinstance(request, EmbeddingRequest):
+        return frozenset({Capability.EMBEDDINGS})
+    needs: set[Capability] = set()
+    if request.tools or any(m.tool_calls or m.role == "tool" for m in request.messages):
+        needs.add(Capability.TOOLS)
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                needs.add(Capability.VISION)
+            elif isinstance(part, FilePart):
+                needs.add(Capability.FILES)
+            elif isinstance(part, AudioPart):
+                needs.add(Capability.AUDIO)
+    if isinstance(request.response_format, JsonSchemaResponseFormat):
+        needs.add(Capability.JSON_SCHEMA)
+    if request.reasoning_effort is not None:
+        needs.add(Capability.REASONING)
+    return frozenset(needs)
+
+
 def _with_capabilities(settings: Settings, step: RouteStep) -> RouteStep:
     if step.capabilities is not None:
         return step.model_copy(update={"capabilities": tuple(sorted(step.capabilities))})
@@ -67,7 +94,9 @@ def _with_capabilities(settings: Settings, step: RouteStep) -> RouteStep:
     return step.model_copy(update={"capabilities": tuple(sorted(found))})
 
 
-def _steps(settings: Settings, request: ChatRequest) -> tuple[str, list[RouteStep]]:
+def _steps(
+    settings: Settings, request: ChatRequest | EmbeddingRequest
+) -> tuple[str, list[RouteStep]]:
     if request.provider is not None:
         provider = settings.providers.get(request.provider)
         if provider is None or not provider.enabled:

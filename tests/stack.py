@@ -245,6 +245,11 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                 ],
                 "cache": {"eligible": "always"},
             },
+            "embed": {"route": [{"provider": "fake", "model": "text-embedding-3-small"}]},
+            "embed-cached": {
+                "route": [{"provider": "fake", "model": "text-embedding-3-large"}],
+                "cache": {"scope": "global"},
+            },
             # DeepSeek takes no images: a request with one goes to the second step.
             "ds-then-fake": {
                 "route": [

@@ -8,8 +8,9 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
 
-from shared.capabilities import Capability, required_by
+from shared.capabilities import Capability
 from shared.config import ProviderLimits, RouteStep
+from shared.embeddings import EmbeddingRequest
 from shared.errors import (
     AllProvidersFailed,
     ProviderError,
@@ -20,11 +21,11 @@ from shared.jobs import JobSpec
 from shared.jobstore import JobFields
 from shared.limits import RateLimiter, estimate_tokens
 from shared.provider_health import Permission, ProviderHealth
-from shared.routing import Attempt, SkipReason, missing_for
+from shared.routing import Attempt, SkipReason, missing_for, required_by
 from workers.delta_writer import DeltaWriter
 from workers.fallback import Move, next_move
 from workers.job_events import JobEvents
-from workers.providers.base import ProviderCall
+from workers.providers.base import EmbeddingCall, ProviderCall
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
 from workers.telemetry import JobObserver, NullObserver
@@ -105,9 +106,29 @@ class RouteStreamer:
         if not self._announced:
             self.events.announce_start(step.provider, step.model)
             self._announced = True
+        request = self.spec.request
+        extra_body = {**step.extra_body, **(request.extra_body or {})}
+        if isinstance(request, EmbeddingRequest):
+            await self._embed(step, EmbeddingCall(step.model, request, extra_body))
+        else:
+            await self._stream(step, ProviderCall(step.model, request, extra_body))
+
+    async def _embed(self, step: RouteStep, call: EmbeddingCall) -> None:
+        self.observer.attempt_started(step)
+        started = time.monotonic()
+        embedded = await self.providers.get(step.provider).embed(call)
+        took_s = time.monotonic() - started
+        transcript = self.transcript
+        transcript.embeddings, transcript.usage, transcript.step = (
+            embedded.embeddings,
+            embedded.usage,
+            step,
+        )
+        self.observer.attempt_succeeded(step, took_s, embedded.usage)
+        await self.health.record(step.provider, step.model, ok=True, ttft_s=took_s)
+
+    async def _stream(self, step: RouteStep, call: ProviderCall) -> None:
         provider = self.providers.get(step.provider)
-        extra_body = {**step.extra_body, **(self.spec.request.extra_body or {})}
-        call = ProviderCall(model=step.model, request=self.spec.request, extra_body=extra_body)
         transcript = self.transcript
         self.observer.attempt_started(step)
         started = time.monotonic()

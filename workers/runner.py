@@ -161,7 +161,9 @@ class JobRunner:
         self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
         usage = transcript.usage or _estimate_usage(spec, transcript)
-        result = transcript.result()
+        # An embedding job's answer is its vectors; a completion's, its message.
+        embeddings = transcript.embeddings
+        result = transcript.result() if embeddings is None else None
         step = transcript.step
         assert step is not None
         price = price_at(
@@ -174,18 +176,20 @@ class JobRunner:
             )
         await events.append(
             DoneEvent(
-                finish_reason=result.finish_reason or "stop",
+                finish_reason=result.finish_reason or "stop" if result else "stop",
                 provider=step.provider,
                 model=step.model,
                 usage=usage,
                 cost=cost,
-                message=transcript.message(),
+                message=transcript.message() if result else None,
+                embeddings=embeddings,
             ),
             ends_as=JobStatus.SUCCEEDED,
             fields=JobFields(
                 provider=step.provider,
                 provider_model=step.model,
                 result=result,
+                embeddings=embeddings,
                 usage=usage,
                 cost=cost,
                 attempts=transcript.attempts,

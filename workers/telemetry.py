@@ -201,7 +201,7 @@ class JobTelemetry:
             )
         log.info("job started: model %s, waited %.3f s in the queue", spec.model, waited_s)
         if self.settings.log_prompts:
-            log.debug("job messages (log_prompts is on): %s", spec.request.messages)
+            log.debug("job request (log_prompts is on): %s", spec.request.model_dump_json())
 
     def observer(self, job_id: str) -> JobObserver:
         return self._jobs.get(job_id) or NullObserver()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from shared.config import RouteStep
 from shared.content import AssistantMessage, FunctionCall, ReasoningDetail, ToolCall
+from shared.embeddings import Embeddings
 from shared.events import Delivered, ToolCallDelta
 from shared.jobs import JobResult
 from shared.routing import Attempt
@@ -33,6 +34,7 @@ class Transcript:
     step: RouteStep | None = None
     writer: DeltaWriter | None = None
     attempts: list[Attempt] = field(default_factory=list)  # steps that failed or were skipped
+    embeddings: Embeddings | None = None  # an embedding job's answer
 
     @property
     def has_output(self) -> bool:

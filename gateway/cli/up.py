@@ -69,8 +69,10 @@ def run_up(
         env = _child_env(settings, config, data_dir, access)
         children, flower_url = _start_children(settings, host, port, flower, env)
         if flower and not _loopback(host):
-            console.print("[yellow]Flower not started: it has no login here and --host is "
-                          "not loopback; run it with --basic-auth (deploy/README.md).[/]")
+            console.print(
+                "[yellow]Flower not started: it has no login here and --host is "
+                "not loopback; run it with --basic-auth (deploy/README.md).[/]"
+            )
         base_url = f"http://{host}:{port}"
         state = None
         try:

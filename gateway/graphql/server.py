@@ -66,6 +66,7 @@ def mount_graphql(app: FastAPI, settings: Settings) -> None:
             }
         ),
     )
+
     async def graphql_http(request: Request) -> Response:
         return await graphql_app.handle_request(request)
 

@@ -14,7 +14,7 @@
 local function store_answer(seq)
   local f = redis.call('HMGET', KEYS[1], 'cache_key', 'cache_ttl_s', 'cache_max_bytes',
     'provider', 'provider_model', 'result', 'usage', 'cost')
-  if not (f[1] and f[6] and f[7]) then return end
+  if not (f[1] and f[7]) then return end
   local entries = redis.call('XRANGE', KEYS[2], '-', '+')
   if #entries ~= seq then return end
   local limit, size, parts = tonumber(f[3]), 0, {}
@@ -29,7 +29,7 @@ local function store_answer(seq)
   local t = redis.call('TIME')
   redis.call('SET', f[1], '{"stored_at":' .. t[1] .. '.' .. string.format('%06d', t[2])
     .. ',"provider":' .. cjson.encode(f[4]) .. ',"provider_model":' .. cjson.encode(f[5])
-    .. ',"result":' .. f[6] .. ',"usage":' .. f[7] .. ',"cost":' .. (f[8] or 'null')
+    .. ',"result":' .. (f[6] or 'null') .. ',"usage":' .. f[7] .. ',"cost":' .. (f[8] or 'null')
     .. ',"events":[' .. table.concat(parts, ',') .. ']}', 'EX', f[2])
 end
 

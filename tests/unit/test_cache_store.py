@@ -66,7 +66,7 @@ async def test_only_a_succeeded_job_stores_its_answer(
     if ends_as is not JobStatus.SUCCEEDED:
         assert answer is None
         return
-    assert answer is not None
+    assert answer is not None and answer.result is not None
     assert (answer.result.content, answer.usage.total_tokens, answer.cost) == ("hello", 2, 0.5)
     replayed = answer.events()
     assert [(e.seq, e.type) for e in replayed] == [(1, "start"), (2, "delta"), (3, "done")]

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from shared.chat import ChatRequest
 from shared.config import ProviderConfig
 from shared.content import ReasoningDetail
+from shared.embeddings import EmbeddingRequest, Embeddings
 from shared.events import ToolCallDelta
 from shared.usage import Usage
 
@@ -22,6 +23,23 @@ class ProviderCall:
     model: str
     request: ChatRequest
     extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingCall:
+    """One upstream embeddings call: the upstream model, the texts, and fields to add."""
+
+    model: str
+    request: EmbeddingRequest
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """What an embeddings call returned."""
+
+    embeddings: Embeddings
+    usage: Usage
 
 
 @dataclass(slots=True)
@@ -51,6 +69,11 @@ class Provider(Protocol):
     def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion. Ends after the provider's terminator; an upstream that stops
         without one raises ``StreamInterrupted``."""
+        ...
+
+    async def embed(self, call: EmbeddingCall) -> Embedded:
+        """The vectors of the call's inputs, in order. Only adapters whose kind takes
+        embeddings (``shared.capabilities``) are asked; ProviderError otherwise."""
         ...
 
     async def list_models(self) -> list[str]:

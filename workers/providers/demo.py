@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncGenerator
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import ProviderConfig
+from shared.embeddings import Embeddings
 from shared.usage import Usage
-from workers.providers.base import Chunk, ProviderCall
+from workers.providers.base import Chunk, Embedded, EmbeddingCall, ProviderCall
 
 REPLY = (
     "Hello! This answer comes from the llm-gateway demo provider, streamed token by token "
     "through the queue, a worker and Redis. Configure a provider key to talk to a real model. "
     "You said: "
 )
+
+
+DEMO_DIMENSIONS = 8
 
 
 class DemoOptions(BaseModel):
@@ -49,6 +54,18 @@ class DemoProvider:
                 completion_tokens=completion_tokens,
                 total_tokens=prompt_tokens + completion_tokens,
             ),
+        )
+
+    async def embed(self, call: EmbeddingCall) -> Embedded:
+        """Deterministic vectors from each input's digest: the same text, the same vector."""
+        size = call.request.dimensions or DEMO_DIMENSIONS
+        vectors = []
+        for item in call.request.input:
+            digest = hashlib.sha256(str(item).encode()).digest()
+            vectors.append([(digest[i % len(digest)] - 128) / 128 for i in range(size)])
+        tokens = sum(len(str(item).split()) for item in call.request.input)
+        return Embedded(
+            Embeddings.of_floats(vectors), Usage(prompt_tokens=tokens, total_tokens=tokens)
         )
 
     async def list_models(self) -> list[str]:

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from shared.chat import ChatRequest
 from shared.errors import (
     ProviderError,
     ProviderUnavailable,
 )
 from shared.usage import Usage
-from workers.providers.base import Chunk, ProviderCall
+from workers.providers.base import Chunk, Embedded, EmbeddingCall, ProviderCall
 from workers.providers.chat_body import Dialect, chat_messages, tool_fields
-from workers.providers.http_errors import error_message
+from workers.providers.http_errors import error_message, from_status
+from workers.providers.openai_embeddings import embedded_from, embeddings_body
 from workers.providers.sse import SSEFrame
 from workers.providers.sse_chat import SSEChatProvider, StreamParser, parse_frame
+from workers.providers.timing import ReadBudget
 from workers.providers.tool_fragments import ToolCallFragments
 
 
@@ -93,6 +97,7 @@ class OpenAICompatibleProvider(SSEChatProvider):
     """Streams ``POST {base_url}/chat/completions`` with ``stream_options.include_usage``."""
 
     dialect = Dialect()
+    embeddings_path = "/embeddings"
 
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
         request = call.request
@@ -115,3 +120,16 @@ class OpenAICompatibleProvider(SSEChatProvider):
 
     def new_parser(self) -> StreamParser:
         return ChatCompletionsParser(self.name)
+
+    async def embed(self, call: EmbeddingCall) -> Embedded:
+        """``POST {base_url}/embeddings``, the whole answer within the first-token budget."""
+        body = orjson.dumps(embeddings_body(call))
+        budget = ReadBudget(self.config.timeouts)
+        response = await budget.run(self._client.post(self.embeddings_path, body), self.name)
+        try:
+            raw = await budget.run(response.read(), self.name)
+        finally:
+            response.close()
+        if response.status != 200:
+            raise from_status(self.name, response.status, response.headers, raw)
+        return embedded_from(self.name, raw, len(call.request.input))

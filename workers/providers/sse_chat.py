@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Protocol
 import orjson
 
 from shared.config import ProviderConfig
-from shared.errors import ProviderUnavailable, StreamInterrupted
-from workers.providers.base import Chunk, ProviderCall
+from shared.errors import ProviderRejected, ProviderUnavailable, StreamInterrupted
+from workers.providers.base import Chunk, Embedded, EmbeddingCall, ProviderCall
 from workers.providers.http_errors import from_status
 from workers.providers.http_transport import HTTPTransport, UpstreamResponse
 from workers.providers.sse import SSEDecoder, SSEFrame
@@ -133,6 +133,10 @@ class SSEChatProvider:
         raise StreamInterrupted(
             f"{self.name}: the stream ended without {parser.terminator}", provider=self.name
         )
+
+    async def embed(self, call: EmbeddingCall) -> Embedded:
+        """This wire format has no embeddings (its kind's capabilities keep them away)."""
+        raise ProviderRejected(f"{self.name} serves no embeddings", provider=self.name)
 
     async def list_models(self) -> list[str]:
         """The ids of the provider's ``GET {models_path}`` (``data[].id``)."""
