@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from gateway.jobs import Gateway
 from shared.batch.config import window_seconds
 from shared.batch.files import FileStore
-from shared.batch.models import ENDPOINT, Batch, BatchSpec, new_batch_id
+from shared.batch.models import ENDPOINTS, Batch, BatchSpec, new_batch_id
 from shared.batch.store import BatchStore
 from shared.errors import InvalidRequest
 from shared.queue import RUN_BATCH_TASK
@@ -57,9 +57,9 @@ class BatchApi:
     ) -> Batch:
         """Store a batch over an uploaded file (validated by the batch worker that takes it)
         and wake the batch workers."""
-        if endpoint != ENDPOINT:
+        if endpoint not in ENDPOINTS:
             raise InvalidRequest(
-                f"endpoint must be {ENDPOINT}: the only endpoint batches run",
+                f"endpoint must be one of {', '.join(ENDPOINTS)}",
                 details={"param": "endpoint"},
             )
         if completion_window not in self.settings.batch.completion_windows:

@@ -11,10 +11,12 @@ from typing import Any
 
 import orjson
 
-from shared.batch.models import ENDPOINT, LineError
+from shared.batch.models import EMBEDDINGS_ENDPOINT, ENDPOINT, LineError
 from shared.chat import ChatRequest
+from shared.embeddings import EmbeddingRequest
 from shared.errors import InvalidRequest
 from shared.openai_format import chat_request_from_openai
+from shared.openai_format.embeddings import EncodingFormat, embedding_request_from_openai
 from shared.openai_format.errors import param_of
 
 MAX_CUSTOM_ID_CHARS = 512
@@ -30,11 +32,13 @@ class LineRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RequestLine:
-    """A request line that parsed: its number in the file, its custom_id and its request."""
+    """A request line that parsed: its number in the file, its custom_id and its request (and,
+    for embeddings, the encoding its answer takes)."""
 
     line: int
     custom_id: str
-    chat: ChatRequest
+    request: ChatRequest | EmbeddingRequest
+    encoding: EncodingFormat = "float"
 
 
 def is_blank(raw: bytes) -> bool:
@@ -52,8 +56,8 @@ def custom_id_of(raw: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_line(line: int, raw: bytes) -> RequestLine:
-    """The request on input line ``line``; raises LineRefused."""
+def parse_line(line: int, raw: bytes, endpoint: str = ENDPOINT) -> RequestLine:
+    """The request on input line ``line`` of a batch of ``endpoint``; raises LineRefused."""
 
     def refuse(code: str, message: str, param: str | None = None) -> LineRefused:
         return LineRefused(LineError(code=code, message=message, param=param, line=line))
@@ -73,14 +77,16 @@ def parse_line(line: int, raw: bytes) -> RequestLine:
         )
     if item.get("method") != "POST":
         raise refuse("invalid_method", "method must be POST", "method")
-    if item.get("url") != ENDPOINT:
-        raise refuse("invalid_url", f"url must be {ENDPOINT}, the batch's endpoint", "url")
+    if item.get("url") != endpoint:
+        raise refuse("invalid_url", f"url must be {endpoint}, the batch's endpoint", "url")
     body = item.get("body")
     if not isinstance(body, dict):
         raise refuse("invalid_request", "body must be a JSON object", "body")
     try:
-        chat = chat_request_from_openai(body)
+        if endpoint == EMBEDDINGS_ENDPOINT:
+            embedding, encoding = embedding_request_from_openai(body)
+            return RequestLine(line, custom_id, embedding, encoding)
+        return RequestLine(line, custom_id, chat_request_from_openai(body))
     except InvalidRequest as exc:
         param = param_of(exc)
         raise refuse(exc.code, exc.message, f"body.{param}" if param else "body") from exc
-    return RequestLine(line=line, custom_id=custom_id, chat=chat)

@@ -10,6 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ENDPOINT = "/v1/chat/completions"
+EMBEDDINGS_ENDPOINT = "/v1/embeddings"
+# What a batch may run: every line of one batch posts to its batch's endpoint.
+ENDPOINTS = (ENDPOINT, EMBEDDINGS_ENDPOINT)
 FilePurpose = Literal["batch", "batch_output"]
 
 

@@ -36,3 +36,23 @@ def test_a_line_no_provider_can_take_fails_validation(
     assert batch["status"] == "failed"
     [error] = batch["errors"]["data"]
     assert (error["code"], error["line"]) == ("capability_unsupported", 1)
+
+
+def test_an_embeddings_batch(batch_worker: object, client: httpx.Client) -> None:
+    lines = [
+        {
+            "custom_id": f"e{i}",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": "embed", "input": [f"text {i}", "more"]},
+        }
+        for i in range(3)
+    ]
+    batch = create_batch(client, lines, endpoint="/v1/embeddings")
+    done = wait_for_batch(client, batch["id"])
+    assert done["status"] == "completed", done
+    outputs = {line["custom_id"]: line for line in file_lines(client, done["output_file_id"])}
+    assert set(outputs) == {"e0", "e1", "e2"}
+    data = outputs["e1"]["response"]["body"]["data"]
+    assert [item["index"] for item in data] == [0, 1]
+    assert len(data[0]["embedding"]) == 1536 and isinstance(data[0]["embedding"][0], float)

@@ -12,6 +12,7 @@ from fakeredis import FakeAsyncRedis
 from shared.batch.lines import LineRefused, parse_line
 from shared.batch.models import Batch, BatchSpec, BatchStatus
 from shared.batch.store import BatchStore
+from shared.chat import ChatRequest
 from shared.errors import BatchFinished
 from shared.keys import RedisKeys
 from shared.storage import lines_of
@@ -109,7 +110,8 @@ def test_a_line_parses_to_its_request_or_names_what_is_wrong() -> None:
         b' "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}],'
         b' "max_completion_tokens": 9}}',
     )
-    assert (good.line, good.custom_id, good.chat.max_tokens) == (3, "c", 9)
+    assert isinstance(good.request, ChatRequest)
+    assert (good.line, good.custom_id, good.request.max_tokens) == (3, "c", 9)
     with pytest.raises(LineRefused) as refused:
         parse_line(
             4,

@@ -123,8 +123,8 @@ class BatchDriver:
                 if number in recorded or is_blank(raw):
                     continue
                 try:
-                    item = parse_line(number, raw)
-                    model, route = plan_route(ctx.settings, item.chat)
+                    item = parse_line(number, raw, batch.spec.endpoint)
+                    model, route = plan_route(ctx.settings, item.request)
                 except (LineRefused, GatewayError) as exc:  # the configuration changed since
                     error = exc.error if isinstance(exc, LineRefused) else exc
                     record = records.not_run(

@@ -10,24 +10,28 @@ from typing import Any
 
 import orjson
 
+from shared.batch.lines import RequestLine
 from shared.batch.models import request_line_id
+from shared.embeddings import EmbeddingRequest
 from shared.errors import GatewayError, JobCancelled
 from shared.jobs import Job, JobStatus
 from shared.openai_format import chat_completion_from_job, openai_error_body, openai_status
+from shared.openai_format.embeddings import embeddings_response
 
 OUTPUT, ERROR = b"o", b"e"
 
 
-def succeeded(batch_id: str, line: int, custom_id: str, job: Job) -> bytes:
+def succeeded(batch_id: str, item: RequestLine, job: Job) -> bytes:
+    body = (
+        embeddings_response(job, item.encoding)
+        if isinstance(item.request, EmbeddingRequest)
+        else chat_completion_from_job(job)
+    )
     return OUTPUT + orjson.dumps(
         {
-            "id": request_line_id(batch_id, line),
-            "custom_id": custom_id,
-            "response": {
-                "status_code": 200,
-                "request_id": job.id,
-                "body": chat_completion_from_job(job),
-            },
+            "id": request_line_id(batch_id, item.line),
+            "custom_id": item.custom_id,
+            "response": {"status_code": 200, "request_id": job.id, "body": body},
             "error": None,
         }
     )
@@ -67,10 +71,10 @@ def refused(batch_id: str, line: int, custom_id: str | None, error: GatewayError
     return not_run(batch_id, line, custom_id, error.code, error.message)
 
 
-def of_job(batch_id: str, line: int, custom_id: str, job: Job) -> bytes:
-    return (succeeded if job.status is JobStatus.SUCCEEDED else failed)(
-        batch_id, line, custom_id, job
-    )
+def of_job(batch_id: str, item: RequestLine, job: Job) -> bytes:
+    if job.status is JobStatus.SUCCEEDED:
+        return succeeded(batch_id, item, job)
+    return failed(batch_id, item.line, item.custom_id, job)
 
 
 def usage_of(job: Job) -> dict[str, int]:

@@ -72,7 +72,7 @@ class UnitRunner:
             )
             await self._record(item, record)
         else:
-            record = records.of_job(batch_id, item.line, item.custom_id, job)
+            record = records.of_job(batch_id, item, job)
             await self._record(item, record, usage=records.usage_of(job))
         await self.ctx.jobs.shorten_life(job.id, self.ctx.jobs.keys.recorded_batch_job_ttl_s)
 
@@ -108,8 +108,8 @@ class UnitRunner:
             kind="background",
             model=model,
             route=route,
-            request=item.chat,
-            deadline_s=settings.job_deadline_for(item.chat.timeout_s),
+            request=item.request,
+            deadline_s=settings.job_deadline_for(item.request.timeout_s),
             job_id=job_id,
         )
         plan = plan_cache(settings.cache, settings.models[model], spec)

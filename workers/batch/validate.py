@@ -52,7 +52,7 @@ async def validate(ctx: BatchContext, batch: Batch) -> Validation:
                     )
                 )
                 break
-            error = check_line(ctx.settings, key, number, raw, seen)
+            error = check_line(ctx.settings, key, number, raw, seen, spec.endpoint)
             if error is not None:
                 result.errors.append(error)
                 if len(result.errors) >= MAX_REPORTED:
@@ -67,11 +67,16 @@ async def validate(ctx: BatchContext, batch: Batch) -> Validation:
 
 
 def check_line(
-    settings: Settings, key: KeyRecord | None, number: int, raw: bytes, seen: set[str]
+    settings: Settings,
+    key: KeyRecord | None,
+    number: int,
+    raw: bytes,
+    seen: set[str],
+    endpoint: str,
 ) -> LineError | None:
     """Why this line cannot run, or None."""
     try:
-        item = parse_line(number, raw)
+        item = parse_line(number, raw, endpoint)
     except LineRefused as refused:
         return refused.error
     if item.custom_id in seen:
@@ -83,9 +88,9 @@ def check_line(
         )
     seen.add(item.custom_id)
     try:
-        model, _ = plan_route(settings, item.chat)
+        model, _ = plan_route(settings, item.request)
         allowed = key.allowed_models if key is not None else None
-        for name in [model, *(item.chat.models or [])]:
+        for name in [model, *(item.request.models or [])]:
             if allowed is not None and name not in allowed:
                 raise Forbidden(f"this API key may not use model {name!r}")
     except GatewayError as exc:
