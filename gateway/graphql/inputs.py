@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from gateway.errors import validation_details
 from shared.chat import ChatRequest, front_end_fields
+from shared.embeddings import EmbeddingRequest
 from shared.errors import InvalidRequest, error_class_for, most_specific
 
 STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -106,3 +107,16 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(item) for item in value]
     return value
+
+
+def embedding_input(texts: list[str], options: dict[str, Any] | None) -> EmbeddingRequest:
+    """Validate an ``embed``'s input and options; raises InvalidRequest."""
+    fields: dict[str, Any] = {"input": texts, **_without_nulls(options or {})}
+    if "fallback_models" in fields:
+        fields["models"] = fields.pop("fallback_models")
+    try:
+        return EmbeddingRequest.model_validate(fields)
+    except ValidationError as exc:
+        details = [{**d, "loc": ["options", *map(str, d["loc"])]} for d in validation_details(exc)]
+        error = error_class_for(most_specific(details)["type"], InvalidRequest)
+        raise error("invalid request", details=details) from exc

@@ -38,7 +38,7 @@ from shared.errors import QueryTooComplex, RequestTooLarge
 
 # Root fields that start a completion (tokens, a provider call) cost this much.
 COMPLETION_FIELDS = frozenset(
-    {"complete", "submitCompletion", "startStreamCompletion", "completeStream"}
+    {"complete", "embed", "submitCompletion", "startStreamCompletion", "completeStream"}
 )
 COMPLETION_COST = 1000
 # How many items a list is assumed to hold.

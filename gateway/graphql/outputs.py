@@ -42,6 +42,22 @@ def completion_response(job: Job) -> dict[str, Any]:
     return {**completion_body(job), "job_id": job.id}
 
 
+def embeddings_output(job: Job) -> dict[str, Any]:
+    """``Embeddings``: the vectors as floats, with the job's usage and cost."""
+    assert job.embeddings is not None
+    return {
+        "job_id": job.id,
+        "model": job.model,
+        "provider": job.provider,
+        "provider_model": job.provider_model,
+        "dimensions": job.embeddings.dimensions,
+        "vectors": job.embeddings.floats(),
+        "usage": job.usage.model_dump() if job.usage else None,
+        "cost": job.cost,
+        "cache": job.cache,
+    }
+
+
 def job_output(job: Job) -> dict[str, Any]:
     """``Job``: the job without its request (which may be large and is the caller's own)."""
     body = job.model_dump(mode="json", exclude={"request", "owner"})

@@ -7,10 +7,11 @@ from typing import Any
 
 from ariadne import QueryType
 
+from gateway.admission import admit
 from gateway.completions import start_session
 from gateway.graphql.context import Info, context_of
-from gateway.graphql.inputs import completion_input
-from gateway.graphql.outputs import completion_response, job_output
+from gateway.graphql.inputs import completion_input, embedding_input
+from gateway.graphql.outputs import completion_response, embeddings_output, job_output
 from gateway.graphql.running import admitted
 from gateway.health import health_report
 from gateway.session import client_gone
@@ -36,6 +37,20 @@ async def resolve_complete(
     if job is None:
         raise JobCancelled("the client went away")
     return completion_response(job)
+
+
+@query.field("embed")
+async def resolve_embed(
+    _: None, info: Info, input: list[str], options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    ctx = context_of(info)
+    request = embedding_input(input, options)
+    admission = await admit(ctx.gateway, ctx.principal, request, kind="stream")
+    session = await start_session(ctx.gateway, admission)
+    job = await session.result(client_gone(ctx.connection))
+    if job is None:
+        raise JobCancelled("the client went away")
+    return embeddings_output(job)
 
 
 @query.field("listProviders")

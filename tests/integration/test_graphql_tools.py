@@ -92,3 +92,20 @@ async def test_an_image_goes_as_a_part(stack: Stack) -> None:
         "image/png",
         "low",
     )
+
+
+EMBED = """
+query Embed($input: [String!]!, $options: EmbedOptionsInput) {
+  embed(input: $input, options: $options) { model dimensions vectors usage { promptTokens } }
+}"""
+
+
+async def test_embed_over_graphql(stack: Stack) -> None:
+    async with http_client(stack) as session:
+        result = await session.execute(
+            request(EMBED, input=["one", "two"], options={"model": "embed", "dimensions": 32})
+        )
+    embedded = result["embed"]
+    assert embedded["dimensions"] == 32
+    assert [len(v) for v in embedded["vectors"]] == [32, 32]
+    assert embedded["usage"]["promptTokens"] > 0
