@@ -67,6 +67,8 @@ _RENAMED = {
     "reasoning_effort": "reasoning.effort",
     "response_format": "text.format",
 }
+_NESTED_SCHEMA = "response_format.json_schema"
+_PART_FIELDS = ((".image_url.url", ".image_url"), (".image_url.detail", ".detail"), (".file.", "."))
 _MESSAGE = re.compile(r"^messages\[(\d+)\](.*)$")
 _FIELD = re.compile(r"\bmessages\[\d+\][\w.\[\]]*")
 _TOOL = re.compile(r"^tools\[(\d+)\](?:\.function)?(.*)$")
@@ -101,12 +103,21 @@ class ParamNames:
             if position - self.history >= len(self.input):
                 return "input"
             origin = self.input[position - self.history]
-            return origin.origin + (message[2] if origin.whole else "")
+            return origin.origin + (_part_field(message[2]) if origin.whole else "")
         tool = _TOOL.match(param)
         if tool is not None and int(tool[1]) < len(self.tool_origins):
             return f"tools[{self.tool_origins[int(tool[1])]}]{tool[2]}"
+        if param.startswith(_NESTED_SCHEMA):  # json_schema's fields are flat here
+            return "text.format" + param.removeprefix(_NESTED_SCHEMA)
         head, dot, rest = param.partition(".")
         return _RENAMED.get(head, head) + dot + rest
+
+
+def _part_field(path: str) -> str:
+    """A content part's field as Responses names it (``image_url`` is the URL itself)."""
+    for nested, flat in _PART_FIELDS:
+        path = path.replace(nested, flat)
+    return path
 
 
 @dataclass(frozen=True, slots=True)
