@@ -271,3 +271,28 @@ def wait_until_finished(sdk: OpenAI, response_id: str, timeout_s: float = 15) ->
             return response
         assert time.monotonic() < deadline, f"{response_id} stayed {response.status}"
         time.sleep(0.05)
+
+
+def test_a_quiet_provider_gets_keep_alive_comments(stack: Stack) -> None:
+    # The stack's keep-alive interval is 0.5 s; the provider says nothing for 1.5 s.
+    body = {"model": "fake", "input": f"x {directive(tokens=2, first_token_delay_ms=1500)}"}
+    with (
+        stack.client() as client,
+        client.stream("POST", "/v1/responses", json={**body, "stream": True}) as response,
+    ):
+        assert response.status_code == 200
+        raw = b"".join(response.iter_bytes())
+    opening, _, rest = raw.partition(b"event: response.output_item.added")
+    assert b"event: response.in_progress" in opening and b": keep-alive\n" in opening
+    assert rest.count(b"event: response.completed") == 1 and b"[DONE]" not in rest
+
+
+def test_a_background_response_is_cancelled(sdk: OpenAI) -> None:
+    created = sdk.responses.create(
+        model="fake", input=f"slow {directive(tokens=200, token_delay_ms=50)}", background=True
+    )
+    cancelled = sdk.responses.cancel(created.id)
+    assert cancelled.status == "cancelled"
+    assert wait_until_finished(sdk, created.id).status == "cancelled"
+    with pytest.raises(openai.BadRequestError):  # only background responses are cancelled
+        sdk.responses.cancel(sdk.responses.create(model="fake", input="quick").id)
