@@ -158,10 +158,12 @@ class ResponseEvents:
     # --- the end ------------------------------------------------------------------------------
 
     def _done(self, body: DoneEvent) -> list[dict[str, Any]]:
-        answer = body.message or AssistantMessage()
+        answer = body.message or self._streamed_answer()  # jobs of older workers: no message
         events = self._catch_up(answer)
         events += self._end(*(item for item in self._items if item.final is None), answer=answer)
-        self.outcome = ResponseOutcome.of_done(body, time.time())
+        self.outcome = ResponseOutcome.of_done(
+            body.model_copy(update={"message": answer}), time.time()
+        )
         response = response_object(self.shell, self.outcome.status, self._output(), self.outcome)
         kind = "response.incomplete" if self.outcome.status is ResponseStatus.INCOMPLETE else None
         return [*events, self._event(kind or "response.completed", response=response)]
@@ -188,6 +190,16 @@ class ResponseEvents:
                 )
                 events += self._fragment(fragment)
         return events
+
+    def _streamed_answer(self) -> AssistantMessage:
+        """The answer as the deltas told it."""
+        texts = {kind: [i.text for i in self._items if i.kind is kind] for kind in ItemKind}
+        calls = [self._whole_call(i, None) for i in self._items if i.kind is ItemKind.CALL]
+        return AssistantMessage(
+            content="".join(texts[ItemKind.MESSAGE]),
+            reasoning="".join(texts[ItemKind.REASONING]) or None,
+            tool_calls=calls,
+        )
 
     def _failed(self, body: ErrorEvent) -> list[dict[str, Any]]:
         self.outcome = ResponseOutcome.of_error(body)
