@@ -195,7 +195,8 @@ def responses_request(
             "response_format": _response_format(given.get("text")),
             "tools": toolset.tools or None,
             "tool_choice": toolset.tool_choice if toolset.tools else None,
-            "parallel_tool_calls": given.get("parallel_tool_calls"),
+            # Without tools (all of them dropped) upstreams refuse parallel_tool_calls.
+            "parallel_tool_calls": given.get("parallel_tool_calls") if toolset.tools else None,
             "extra_body": given.get("extra_body"),
         }
     )

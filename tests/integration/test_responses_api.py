@@ -296,3 +296,17 @@ def test_a_background_response_is_cancelled(sdk: OpenAI) -> None:
     assert wait_until_finished(sdk, created.id).status == "cancelled"
     with pytest.raises(openai.BadRequestError):  # only background responses are cancelled
         sdk.responses.cancel(sdk.responses.create(model="fake", input="quick").id)
+
+
+def test_a_cached_answer_is_a_response_that_can_be_read_and_replayed(sdk: OpenAI) -> None:
+    text = f"cache me {directive(tokens=3, tag=new_tag())}"
+    first = sdk.responses.create(model="cached", input=text)
+    raw = sdk.responses.with_raw_response.create(model="cached", input=text)
+    assert raw.headers["x-cache"] == "HIT"
+    hit = raw.parse()
+    assert hit.id != first.id and hit.output_text == first.output_text == expected_text(3)
+    assert sdk.responses.retrieve(hit.id).output_text == expected_text(3)
+    replay = list(sdk.responses.retrieve(hit.id, stream=True))  # no job: from its outcome
+    check_stream_order(replay)
+    assert replay[-1].type == "response.completed"
+    assert replay[-1].response.output_text == expected_text(3)

@@ -265,3 +265,15 @@ def test_errors_name_the_body_fields() -> None:
     with pytest.raises(InvalidRequest) as bad:
         responses_request({"model": "m", "input": [{"role": "robot", "content": "x"}]})
     assert bad.value.details["param"] == "input[0].role"
+
+
+def test_a_body_whose_tools_are_all_dropped_asks_for_no_tools() -> None:
+    body = {
+        "model": "m",
+        "input": "x",
+        "tools": [{"type": "web_search"}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+    }
+    chat, _ = responses_request(body).chat([])
+    assert (chat.tools, chat.tool_choice, chat.parallel_tool_calls) == (None, None, None)
