@@ -11,6 +11,7 @@ import openai
 import pytest
 from openai import OpenAI
 from openai.types.responses import Response, ResponseReasoningItem
+from pydantic import BaseModel
 
 from tests.conftest import Stack
 from tests.helpers import directive, expected_text, new_tag
@@ -75,6 +76,22 @@ def test_the_sdk_stream_helper_accumulates_text_and_calls(sdk: OpenAI) -> None:
     assert [c.name for c in calls] == ["get_weather"]
     assert "city" in json.loads(calls[0].arguments)
     assert calls[0].call_id and calls[0].id and calls[0].id != calls[0].call_id
+
+
+class Weather(BaseModel):
+    city: str
+    temperature: float
+
+
+def test_structured_output_through_text_format(sdk: OpenAI, stack: Stack) -> None:
+    tag = new_tag()
+    parsed = sdk.responses.parse(
+        model="fake", input=f"the weather as json {directive(tag=tag)}", text_format=Weather
+    )
+    assert isinstance(parsed.output_parsed, Weather)
+    sent = stack.fake.requests(tag)[-1]["body"]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "Weather"
+    assert sent["json_schema"]["strict"] is True
 
 
 def test_function_calls_continued_with_previous_response_id(sdk: OpenAI, stack: Stack) -> None:
