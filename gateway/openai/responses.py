@@ -117,7 +117,8 @@ async def retrieve_response(
     after = -1 if starting_after is None else starting_after
     rendering = ResponseEvents(record.shell)
     job = await gateway.store.load(record.job_id)
-    if job is None:  # answered from the cache, or expired: only the outcome is left
+    if job is None or (record.outcome is not None and not await _events_kept(gateway, job.id)):
+        # Answered from the cache, or its events expired: only the outcome is left.
         if record.outcome is None:
             raise EventsExpired(f"the events of {response_id} are no longer kept")
         return event_stream_response(replayed(rendering, _ending(record.outcome), after))
@@ -203,6 +204,10 @@ def _rendered(
     if outcome is None:
         return response_object(shell, status, [])
     return finished_response(shell, outcome)
+
+
+async def _events_kept(gateway: Gateway, job_id: str) -> bool:
+    return bool(await gateway.redis.exists(gateway.settings.keys.job_events(job_id)))
 
 
 def _ending(outcome: ResponseOutcome) -> Event:
