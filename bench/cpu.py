@@ -1,14 +1,17 @@
 """CPU time per request of every server process, against a direct call to the same fake provider.
 
 Run from the repository root:  python -m bench.cpu [--quick] [--requests N] [--concurrency C]
-    [--ttft-requests M] [--shapes json,stream,hit] [--json [PATH]] [--profile DIR] [--monitor K]
+    [--ttft-requests M] [--shapes json,stream,hit,responses] [--json [PATH]] [--profile DIR]
+    [--monitor K]
 
 It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway
 (bench.stack), then, for each request shape, all through ``POST /v1/chat/completions`` with
-OpenAI's body and, in the same run, straight to the fake provider:
-  json    a JSON answer of 16 tokens;
-  stream  a stream of 32 tokens 5 ms apart (``stream_options.include_usage``);
-  hit     the JSON request at temperature 0, repeated: answered from the response cache.
+OpenAI's body (``responses``: ``POST /v1/responses``) and, in the same run, the same chat
+completion straight to the fake provider:
+  json       a JSON answer of 16 tokens;
+  stream     a stream of 32 tokens 5 ms apart (``stream_options.include_usage``);
+  hit        the JSON request at temperature 0, repeated: answered from the response cache;
+  responses  the stream's request on the Responses API (``stream: true``).
 It measures, per shape:
   1. CPU ms per request (user + system, every thread) of the gateway, the worker and the
      redis-server, their sum, and of the fake provider, read with psutil before and after
@@ -63,7 +66,7 @@ from tests.stack import FAKE_KEY
 
 SERVERS = ("gateway", "worker", "redis")
 # The issue's goals for the server's CPU per request (gateway + worker + Redis), in ms.
-TARGET_MS = {"json": 5.0, "stream": 7.0, "hit": 1.0}
+TARGET_MS = {"json": 5.0, "stream": 7.0, "hit": 1.0, "responses": 7.0}
 # Redis commands the benchmark itself sends between its samples.
 OWN_COMMANDS = {"info", "client|list", "monitor", "echo"}
 
@@ -76,12 +79,22 @@ class Shape:
     tokens: int
     token_delay_ms: float = 0.0
     cached: bool = False  # temperature 0, repeated: the gateway answers from its cache
+    api: str = "chat"  # or "responses": the gateway is asked through the Responses API
 
     def text(self) -> str:
         directive = {"tokens": self.tokens}
         if self.token_delay_ms:
             directive["token_delay_ms"] = int(self.token_delay_ms)
         return "benchmark FAKE" + json.dumps(directive)
+
+    @property
+    def path(self) -> str:
+        return "/v1/responses" if self.api == "responses" else "/v1/chat/completions"
+
+    def gateway_body(self, model: str) -> dict[str, Any]:
+        if self.api == "responses":
+            return {"model": model, "input": self.text(), "stream": self.stream}
+        return self.body(model)
 
     def body(self, model: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -101,12 +114,20 @@ SHAPES = {
         Shape("json", "JSON answer, 16 tokens", stream=False, tokens=16),
         Shape("stream", "stream, 32 tokens 5 ms apart", stream=True, tokens=32, token_delay_ms=5),
         Shape("hit", "cache hit (the JSON request, temperature 0)", False, 16, cached=True),
+        Shape(
+            "responses",
+            "Responses API stream, 32 tokens 5 ms apart",
+            stream=True,
+            tokens=32,
+            token_delay_ms=5,
+            api="responses",
+        ),
     )
 }
 
 # --- one request ----------------------------------------------------------------------------
 
-FIRST_CONTENT = re.compile(rb'"content": ?"t\d')
+FIRST_CONTENT = re.compile(rb'"(?:content|delta)": ?"t\d')
 
 
 @dataclass(frozen=True)
@@ -123,7 +144,9 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
     last_token = f"t{shape.tokens}".encode()
     payload = json.dumps(body).encode()
     headers = {**headers, "Content-Type": "application/json"}
-    via_gateway = "/v1/chat/completions" in url and "/openai/" not in url
+    via_gateway = "/openai/" not in url
+    # A chat stream ends with [DONE], a Responses stream with its completed event.
+    end_marker = b"response.completed" if url.endswith("/v1/responses") else b"[DONE]"
     want_cache = "HIT" if shape.cached else None
 
     def check_cache(response: httpx.Response) -> None:
@@ -143,7 +166,7 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
                 received += data
                 if not first and FIRST_CONTENT.search(received):
                     first = time.perf_counter() - started
-        if b"[DONE]" not in received or last_token not in received:
+        if end_marker not in received or last_token not in received:
             raise RuntimeError(f"incomplete stream: {bytes(received[-300:])!r}")
         return Timing(first, time.perf_counter() - started)
 
@@ -164,7 +187,7 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
 
 def gateway_call(stack: BenchStack, shape: Shape) -> Call:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
-    return make_call(f"{stack.base_url}/v1/chat/completions", shape.body("fake"), headers, shape)
+    return make_call(f"{stack.base_url}{shape.path}", shape.gateway_body("fake"), headers, shape)
 
 
 def direct_call(stack: BenchStack, shape: Shape) -> Call:

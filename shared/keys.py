@@ -30,6 +30,8 @@ class RedisKeys:
     worker_heartbeat_ttl_s: int = 15
     provider_stats_ttl_s: int = 900
     models_cache_ttl_s: int = 300
+    # A stored Responses API response, from its creation (OpenAI keeps them 30 days).
+    response_ttl_s: int = 30 * 86_400
 
     def job(self, job_id: str) -> str:
         """Hash: spec, owner, status, timings, result. TTL: deadline + live_margin_s, then
@@ -105,6 +107,12 @@ class RedisKeys:
         """Id of the job computing this answer now, for identical requests to join. TTL: the
         job's deadline; deleted when the job ends."""
         return f"{self.prefix}:inflight:{namespace}:{digest}"
+
+    def response(self, owner: str, response_id: str) -> str:
+        """JSON of one stored Responses API response of an API key: its shell, the job that
+        answers it, its conversation (without the instructions) and, once known, its outcome.
+        TTL: response_ttl_s from its creation; writing the outcome keeps it."""
+        return f"{self.prefix}:response:{owner}:{response_id}"
 
     def limit(self, key_id: str, kind: str) -> str:
         """GCRA theoretical arrival time (unix s) of a key's ``requests`` or ``tokens`` per

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     events_max_len: int = Field(100_000, ge=100, description="cap of a job's event stream")
     result_ttl_s: int = Field(86_400, ge=60)
     events_ttl_s: int = Field(3600, ge=60)
+    # A stored Responses API response (its whole conversation): OpenAI keeps them 30 days.
+    response_ttl_s: int = Field(30 * 86_400, ge=60)
 
     # Access
     auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
@@ -215,6 +217,7 @@ class Settings(BaseSettings):
             prefix=self.key_prefix,
             result_ttl_s=self.result_ttl_s,
             events_ttl_s=self.events_ttl_s,
+            response_ttl_s=self.response_ttl_s,
         )
 
     def enabled_models(self) -> list[str]:

@@ -185,6 +185,9 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
         },
         "models": {
             "fake": {"route": [{"provider": "fake", "model": "fake-model"}]},
+            # A model Codex CLI knows: it then sends its custom apply_patch tool and a
+            # reasoning effort (the gpt-5 upstream name takes reasoning).
+            "gpt-5.5": {"route": [{"provider": "fake", "model": "gpt-5.5"}]},
             "limited": {"route": [{"provider": "fake_limited", "model": "fake-l"}]},
             "limited-then-backup": {
                 "route": [

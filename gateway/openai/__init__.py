@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
-from gateway.openai import chat, embeddings, models
+from gateway.openai import chat, embeddings, models, responses
 from gateway.openai.errors import OpenAIErrors
 from gateway.openai_batch import FILES_PATH, batches_router, files_router
 from shared.settings import Settings
@@ -20,7 +20,8 @@ def create_openai_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     shape = OpenAIErrors()
     install_error_handlers(api, shape)
-    for router in (chat.router, embeddings.router, models.router, files_router, batches_router):
+    routers = (chat.router, embeddings.router, models.router, responses.router)
+    for router in (*routers, files_router, batches_router):
         api.include_router(router)
     mounted = BodySizeLimit(
         api, max_bytes=settings.max_body_bytes, shape=shape, per_path={FILES_PATH: None}
