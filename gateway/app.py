@@ -43,6 +43,7 @@ from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
+from shared.gc_tuning import tune_gc
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
@@ -79,9 +80,11 @@ def create_app(
             await gateway.store.load_scripts()
             await gateway.limiter.load_scripts()
         await gateway.publisher.warm_up()
+        batch_api = build_batch_api(gateway)
+        tune_gc()
         try:
             # Every request of every mounted API finds these in its state.
-            yield {"gateway": gateway, "batch_api": build_batch_api(gateway)}
+            yield {"gateway": gateway, "batch_api": batch_api}
         finally:
             await gateway.hub.stop()
             await gateway.redis.aclose()

@@ -6,7 +6,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -180,6 +188,8 @@ class Settings(BaseSettings):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     default_model: str | None = None
 
+    _enabled_models: tuple[frozenset[str], list[str]] | None = PrivateAttr(None)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -221,12 +231,18 @@ class Settings(BaseSettings):
         )
 
     def enabled_models(self) -> list[str]:
-        """Models whose route has at least one provider with its key present."""
-        return [
-            name
-            for name, model in self.models.items()
-            if any(self.providers[step.provider].enabled for step in model.route)
-        ]
+        """Models whose route has at least one provider with its key present (worked out again
+        only when which providers have keys changes: it is asked on every request)."""
+        keyed = frozenset(name for name, provider in self.providers.items() if provider.enabled)
+        known = self._enabled_models
+        if known is None or known[0] != keyed:
+            names = [
+                name
+                for name, model in self.models.items()
+                if any(step.provider in keyed for step in model.route)
+            ]
+            known = self._enabled_models = (keyed, names)
+        return list(known[1])
 
     def job_deadline_for(self, timeout_s: float | None) -> float:
         """A job's deadline in seconds: the one its request asks for (else the default),

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from shared.accounting import Accounting
 from shared.consumers import ConsumerRegistry
+from shared.gc_tuning import tune_gc
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
@@ -74,6 +75,7 @@ class WorkerRuntime:
     def start(self) -> None:
         self._thread.start()
         self._call(self._startup())
+        tune_gc()
 
     def stop(self) -> None:
         if not self._thread.is_alive():
