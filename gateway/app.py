@@ -20,6 +20,7 @@ from gateway.errors import NativeErrors, install_error_handlers
 from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
 from gateway.jobs import Gateway
+from gateway.key_cache import KeyCache
 from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
 from gateway.observe import Observed
@@ -141,7 +142,14 @@ def build_gateway(
     ``pubsub`` for the event hub's one subscriber connection."""
     celery = create_celery(settings)
     health = ProviderHealth(redis, settings.keys, settings.circuit)
-    hub = EventHub(pubsub, settings.keys)
+    api_keys = KeyStore(redis, settings.keys)
+    key_cache = KeyCache(api_keys, settings.key_cache_ttl_s)
+    hub = EventHub(
+        pubsub,
+        settings.keys,
+        watched={settings.keys.api_key_channel: key_cache.announced},
+        on_reconnect=key_cache.clear,
+    )
     metrics = metrics or GatewayMetrics(key_labels=settings.metrics_key_labels)
     metrics.watch_subscribers(lambda: hub.subscribers)
     return Gateway(
@@ -151,7 +159,8 @@ def build_gateway(
         hub=hub,
         celery=celery,
         publisher=TaskPublisher.for_settings(celery, settings, redis),
-        api_keys=KeyStore(redis, settings.keys),
+        api_keys=api_keys,
+        key_cache=key_cache,
         limiter=RateLimiter(redis, settings.keys),
         accounting=Accounting(redis, settings.keys),
         cache=ResponseCache(redis, settings.keys),

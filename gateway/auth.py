@@ -64,7 +64,7 @@ async def authenticate(gateway: Gateway, headers: Mapping[str, str]) -> Principa
     if admin is not None and hmac.compare_digest(credential, admin.get_secret_value()):
         return Principal(key_id=ADMIN, is_admin=True)
     try:
-        record = await gateway.api_keys.verify(credential)
+        record = await gateway.key_cache.verify(credential)
     except REDIS_FAILURES as exc:
         raise lost_redis("authentication is unavailable; try again shortly") from exc
     if record is None:

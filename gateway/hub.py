@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -24,19 +24,28 @@ log = logging.getLogger(__name__)
 EventQueue = asyncio.Queue[Event | None]
 
 
+# Told each message of a channel the hub always follows.
+Watcher = Callable[[bytes], None]
+
+
 class EventHub:
-    """Subscribes to a job's channel while at least one local reader wants it."""
+    """Subscribes to a job's channel while at least one local reader wants it, and to the
+    ``watched`` channels always; ``on_reconnect`` runs when messages may have been missed."""
 
     def __init__(
         self,
         redis: Redis,
         keys: RedisKeys,
         *,
+        watched: Mapping[str, Watcher] | None = None,
+        on_reconnect: Callable[[], None] | None = None,
         reconnect_delay_s: float = 0.5,
         subscribe_timeout_s: float = 5.0,
     ) -> None:
         self._redis = redis
         self._keys = keys
+        self._watched = {name.encode(): watcher for name, watcher in (watched or {}).items()}
+        self._on_reconnect = on_reconnect
         self._reconnect_delay_s = reconnect_delay_s
         self._subscribe_timeout_s = subscribe_timeout_s
         self._readers: dict[bytes, set[EventQueue]] = {}
@@ -108,7 +117,7 @@ class EventHub:
 
     async def _connect(self) -> PubSub:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._idle_channel, *self._readers)
+        await pubsub.subscribe(self._idle_channel, *self._watched, *self._readers)
         return pubsub
 
     async def _read_forever(self) -> None:
@@ -130,6 +139,10 @@ class EventHub:
         channel: bytes = message["channel"]
         kind = message["type"]
         if kind == "message":
+            watcher = self._watched.get(channel)
+            if watcher is not None:
+                watcher(message["data"])
+                return
             readers = self._readers.get(channel)
             if readers:
                 event = decode_event(message["data"])
@@ -152,6 +165,8 @@ class EventHub:
             except Exception:
                 log.warning("event hub cannot reach Redis yet", exc_info=True)
         # The subscriptions are back; whatever was published meanwhile is in the streams.
+        if self._on_reconnect is not None:
+            self._on_reconnect()
         for readers in self._readers.values():
             for queue in readers:
                 queue.put_nowait(None)

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from gateway.feed import JobFeed
 from gateway.hub import EventHub
+from gateway.key_cache import KeyCache
 from gateway.metrics import GatewayMetrics
 from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
@@ -48,6 +49,7 @@ class Gateway:
     celery: Celery
     publisher: TaskPublisher
     api_keys: KeyStore
+    key_cache: KeyCache
     limiter: RateLimiter
     accounting: Accounting
     cache: ResponseCache

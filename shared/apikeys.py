@@ -79,8 +79,17 @@ class KeyRecord(KeySettings):
         return self.model_dump(mode="json")
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_key(plaintext: str) -> tuple[str, str] | None:
+    """``lgw-<id>-<secret>`` as (id, secret), or None for anything else."""
+    prefix, _, rest = plaintext.partition("-")
+    key_id, _, secret = rest.partition("-")
+    if prefix != KEY_PREFIX or not key_id or not secret:
+        return None
+    return key_id, secret
 
 
 class KeyStore:
@@ -97,7 +106,7 @@ class KeyStore:
             **settings.model_dump(),
             id=key_id,
             created_at=time.time(),
-            secret_sha256=_digest(secret),
+            secret_sha256=secret_digest(secret),
         )
         await self._save(record)
         return record, f"{KEY_PREFIX}-{key_id}-{secret}"
@@ -136,14 +145,14 @@ class KeyStore:
 
     async def verify(self, plaintext: str) -> KeyRecord | None:
         """The live record a key names, or None (malformed, unknown, wrong secret, revoked)."""
-        prefix, _, rest = plaintext.partition("-")
-        key_id, _, secret = rest.partition("-")
-        if prefix != KEY_PREFIX or not key_id or not secret:
+        parsed = parse_key(plaintext)
+        if parsed is None:
             return None
+        key_id, secret = parsed
         record = await self.get(key_id)
         if record is None or record.revoked:
             return None
-        if not hmac.compare_digest(record.secret_sha256, _digest(secret)):
+        if not hmac.compare_digest(record.secret_sha256, secret_digest(secret)):
             return None
         return record
 
@@ -153,4 +162,6 @@ class KeyStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.api_key(record.id), orjson.dumps(stored))
             pipe.sadd(self.keys.api_key_index, record.id)
+            # Gateways keep verified keys a moment: this makes them drop this one now.
+            pipe.publish(self.keys.api_key_channel, record.id)
             await pipe.execute()

@@ -143,6 +143,11 @@ class RedisKeys:
         return f"{self.prefix}:apikey:{key_id}"
 
     @property
+    def api_key_channel(self) -> str:
+        """Pub/sub channel carrying the id of a key that changed (no storage)."""
+        return f"{self.prefix}:apikeys:changed"
+
+    @property
     def api_key_index(self) -> str:
         """Set of every API key id. No TTL."""
         return f"{self.prefix}:apikeys"

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     # Access
     auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
     admin_key: SecretStr | None = Field(None, description="LLM_GATEWAY_ADMIN_KEY; manages keys")
+    key_cache_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        description="a gateway keeps a verified key this long at most (0: read it every "
+        "request); every change to a key drops it from every gateway at once",
+    )
 
     # Command line: the gateway that `keys`, `usage` and `cache` manage over HTTP. Unset, they
     # look for a running `llm-gateway up` in its state file, never at a guessed address.

@@ -39,6 +39,7 @@ async def update_key(
     key_id: str, change: KeyUpdate, gateway: GatewayDep, _: AdminDep
 ) -> dict[str, object]:
     record = await gateway.api_keys.update(key_id, change)
+    gateway.key_cache.forget(key_id)  # the others hear of it on the key channel
     if record is None:
         raise NotFound(f"no API key {key_id}")
     return record.public()
@@ -47,6 +48,7 @@ async def update_key(
 @router.delete("/{key_id}", summary="Revoke a key: refused from the next request on")
 async def revoke_key(key_id: str, gateway: GatewayDep, _: AdminDep) -> dict[str, object]:
     record = await gateway.api_keys.revoke(key_id)
+    gateway.key_cache.forget(key_id)  # the others hear of it on the key channel
     if record is None:
         raise NotFound(f"no API key {key_id}")
     return record.public()

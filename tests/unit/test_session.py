@@ -16,6 +16,7 @@ from gateway.app import build_gateway
 from gateway.completions import start_session
 from gateway.jobs import Gateway
 from gateway.session import CompletionSession, Events, Interrupted, KeepAlive, Read
+from shared.apikeys import KeySettings
 from shared.cache import plan_cache
 from shared.errors import ProviderRejected, ServiceUnavailable
 from shared.events import DeltaEvent, ErrorEvent, StartEvent
@@ -230,3 +231,22 @@ async def test_a_coalesced_reader_shares_the_job_and_counts_what_it_saved(
 
 def _today() -> datetime.date:
     return datetime.datetime.now(datetime.UTC).date()
+
+
+async def test_a_cached_key_is_dropped_on_every_gateway_when_it_changes(
+    gateway: Gateway, server: FakeServer
+) -> None:
+    other = in_memory_gateway(server)  # a second gateway process on the same Redis
+    await other.hub.start()
+    try:
+        record, plaintext = await gateway.api_keys.create(KeySettings(name="k"))
+        assert await other.key_cache.verify(plaintext) is not None  # now cached there
+        await gateway.api_keys.revoke(record.id)
+        for _ in range(500):  # the announcement takes a moment to arrive; the cache holds 30 s
+            if await other.key_cache.verify(plaintext) is None:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the other gateway still takes the revoked key")
+    finally:
+        await other.hub.stop()
