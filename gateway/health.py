@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from gateway.jobs import Gateway
+from shared.heartbeats import WorkerHeartbeats
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -66,7 +67,8 @@ async def check_broker(gateway: Gateway) -> dict[str, Any]:
 
 async def check_workers(gateway: Gateway) -> dict[str, Any]:
     try:
-        workers = await gateway.store.live_workers(gateway.settings.interactive_queue)
+        heartbeats = WorkerHeartbeats(gateway.redis, gateway.settings.keys)
+        workers = await heartbeats.live(gateway.settings.interactive_queue)
     except Exception as exc:
         return {"ok": False, "live": 0, "error": type(exc).__name__}
     return {

@@ -134,6 +134,8 @@ class Gateway:
         instead when ``may_join`` and it still runs (returns its id and deadline)."""
         queue = self.settings.interactive_queue
         entry = self.publisher.same_redis_entry(spec.id, queue)
+        # Recovery puts the task back on this queue if its worker dies before it streams.
+        fields = {**(fields or {}), "queue": queue}
         if inflight_key is None:
             await self.store.create(spec, enqueue=entry, exclusive=exclusive, fields=fields)
         else:

@@ -34,10 +34,14 @@ def estimate_text_tokens(text: str) -> int:
     return int(ascii_chars / CHARS_PER_TOKEN + (len(text) - ascii_chars) * NON_ASCII_TOKENS) + 1
 
 
+def estimate_prompt_tokens(request: ChatRequest) -> int:
+    """The prompt's estimated tokens."""
+    return sum(estimate_text_tokens(m.content) for m in request.messages)
+
+
 def estimate_tokens(request: ChatRequest) -> int:
     """The prompt's estimated tokens plus the completion the request allows."""
-    prompt = sum(estimate_text_tokens(m.content) for m in request.messages)
-    return prompt + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
+    return estimate_prompt_tokens(request) + (request.max_tokens or DEFAULT_COMPLETION_ESTIMATE)
 
 
 def _duration(seconds: float) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import uuid
 
 import orjson
 from celery import Celery
@@ -57,7 +56,9 @@ def enqueue_job(app: Celery, job_id: str, queue: str) -> None:
 
 def redis_broker_message(app: Celery, job_id: str, queue: str) -> bytes:
     """The list entry kombu's Redis transport writes for ``enqueue_job``, built by Celery's own
-    message code (the contract test compares the two)."""
+    message code (the contract test compares the two). Its delivery tag is the job id (kombu's
+    is a random one): the broker's unacknowledged-messages hash is keyed by it, so recovery
+    finds a job's delivered task in one lookup (``shared/leases.py``)."""
     # A list, as send_task passes it (it shows in argsrepr); the stubs say tuple and bool.
     task = app.amqp.as_task_v2(
         job_id,
@@ -78,7 +79,7 @@ def redis_broker_message(app: Celery, job_id: str, queue: str) -> bytes:
             "delivery_info": {"exchange": "", "routing_key": queue},
             "priority": 0,
             "body_encoding": "base64",
-            "delivery_tag": str(uuid.uuid4()),
+            "delivery_tag": job_id,
         },
     }
     return orjson.dumps(message)
@@ -116,10 +117,15 @@ class TaskPublisher:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(connect)
 
+    @property
+    def shares_store(self) -> bool:
+        """Tasks go on the job store's own Redis (its queues and unacked set are visible there)."""
+        return self._broker is not None and self._shares_store
+
     def same_redis_entry(self, job_id: str, queue: str) -> tuple[str, bytes] | None:
         """The (list, message) to push alongside the job's own keys, when the broker is the
         job store's Redis; None when the task must be published on its own."""
-        if self._broker is None or not self._shares_store:
+        if not self.shares_store:
             return None
         return queue, redis_broker_message(self._app, job_id, queue)
 

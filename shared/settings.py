@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     events_max_len: int = Field(100_000, ge=100, description="cap of a job's event stream")
     result_ttl_s: int = Field(86_400, ge=60)
     events_ttl_s: int = Field(3600, ge=60)
+    # A running job's lease: its worker renews it three times per TTL; a lapsed one is recovered
+    # by any worker's next recovery tick, so readers learn within the TTL plus a tick.
+    job_lease_ttl_s: int = Field(10, ge=2, le=300, description="lease of a running job")
+    recovery_interval_s: float = Field(
+        1.0, gt=0, le=60, description="how often each worker looks for lapsed leases"
+    )
+    max_job_attempts: int = Field(
+        3, ge=1, description="runs of a job whose worker keeps dying before it ends worker_lost"
+    )
+    idempotency_ttl_s: int = Field(
+        86_400, ge=60, description="how long an Idempotency-Key names what it created"
+    )
 
     # Access
     auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
@@ -108,6 +120,9 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(
         1000, ge=1, description="jobs one worker process runs at once (threads that only wait)"
+    )
+    worker_liveness_file: Path | None = Field(
+        None, description="touched while the worker consumes; a liveness probe checks its age"
     )
 
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
@@ -157,6 +172,7 @@ class Settings(BaseSettings):
             prefix=self.key_prefix,
             result_ttl_s=self.result_ttl_s,
             events_ttl_s=self.events_ttl_s,
+            lease_ttl_s=self.job_lease_ttl_s,
         )
 
     def enabled_models(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Celery's consumer, with task events sent in batches.
+"""Celery's consumer, with task events sent in batches, and its pulse.
 
 Celery flushes buffered task events (for Flower) on the hub's next turn, which is the moment the
 job starts: their serialising and publishing then competes with the job for the GIL. Sending
@@ -8,9 +8,12 @@ still receives every event.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
+from celery import bootsteps
 from celery.worker.consumer import Consumer
 
 EVENT_FLUSH_DELAY_S = 0.05
@@ -33,3 +36,39 @@ class BatchedEventsConsumer(Consumer):
     def _flush_batch(self) -> None:
         self._flush_scheduled = False
         self._flush_events()
+
+
+class ConsumerPulse:
+    """When the consumer's event loop last turned while connected to the broker: a worker whose
+    consumer died, hangs or reconnects stops heartbeating (readiness, the liveness probe)."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self) -> None:
+        self._at = -math.inf
+
+    def beat(self) -> None:
+        self._at = time.monotonic()
+
+    def fresh(self, within_s: float = 5.0) -> bool:
+        return time.monotonic() - self._at < within_s
+
+    def step(self) -> type[bootsteps.StartStopStep]:
+        """A consumer bootstep that beats on the consumer's timer while connected: Celery stops
+        it (and the timer entries of the connection) when the connection is lost."""
+        pulse = self
+
+        class Pulse(bootsteps.StartStopStep):
+            requires = ("celery.worker.consumer.tasks:Tasks",)
+
+            def start(self, c: Any) -> None:
+                pulse.beat()
+                self.entry = c.timer.call_repeatedly(ConsumerPulse.INTERVAL_S, pulse.beat)
+
+            def stop(self, c: Any) -> None:
+                entry = getattr(self, "entry", None)
+                if entry is not None:
+                    entry.cancel()
+                pulse._at = -math.inf
+
+        return Pulse

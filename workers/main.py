@@ -12,6 +12,8 @@ from celery.exceptions import SecurityWarning
 
 from shared.queue import RUN_BATCH_TASK, RUN_JOB_TASK, create_celery
 from shared.settings import Settings
+from workers import broker
+from workers.consumer import ConsumerPulse
 from workers.runtime import WorkerRuntime
 
 
@@ -42,12 +44,18 @@ def run_worker(
         warnings.filterwarnings("ignore", category=SecurityWarning)
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
+    if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
+        app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
+    pulse = ConsumerPulse()
+    app.steps["consumer"].add(pulse.step())
     hostname = f"llm-worker-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     queues = queues or [settings.interactive_queue]
     if settings.batch.queue in queues and settings.batch.nice:
         # Where batch and interactive processes share CPUs, interactive ones come first.
         os.nice(settings.batch.nice)
-    runtime = WorkerRuntime(settings, worker_id=hostname, queues=queues)
+    runtime = WorkerRuntime(
+        settings, worker_id=hostname, queues=queues, celery=app, consuming=pulse.fresh
+    )
     register_tasks(app, runtime)
     runtime.start()
     try:

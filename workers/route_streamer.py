@@ -119,10 +119,11 @@ class RouteStreamer:
         if not self._announced:
             self.events.announce_start(step.provider, step.model)
             self._announced = True
+        transcript = self.transcript
+        transcript.step = step  # the step whose output an ending charges
         provider = self.providers.get(step.provider)
         extra_body = {**step.extra_body, **(self.spec.request.extra_body or {})}
         call = ProviderCall(model=step.model, request=self.spec.request, extra_body=extra_body)
-        transcript = self.transcript
         started = time.monotonic()
         ttft_s: float | None = None
         async with aclosing(provider.stream(call)) as chunks:
@@ -134,7 +135,6 @@ class RouteStreamer:
                 transcript.usage = chunk.usage or transcript.usage
         if self._redactors is not None:
             await self._deliver(self._redactors[0].flush(), self._redactors[1].flush())
-        transcript.step = step
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
 
     def _filtered(self, content: str, reasoning: str) -> tuple[str, str]:

@@ -9,16 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
+from celery import Celery
 from redis.asyncio import Redis
 
 from shared.accounting import Accounting
+from shared.billing import JobEnder
+from shared.heartbeats import WorkerHeartbeats
 from shared.jobstore import JobStore
+from shared.leases import LeaseBook
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
+from shared.queue import TaskPublisher
 from shared.redis_client import connect_redis
 from shared.settings import Settings
 from workers.batch.service import BatchService
@@ -26,6 +32,7 @@ from workers.cancel import CancelRegistry
 from workers.catalog import keep_listing
 from workers.control import Handler, listen_for_control
 from workers.providers.registry import ProviderPool
+from workers.recovery import JobRecovery
 from workers.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -43,10 +50,22 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 class WorkerRuntime:
     """Owns the loop thread and the resources jobs share: Redis, provider clients, cancels."""
 
-    def __init__(self, settings: Settings, worker_id: str, queues: list[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str,
+        queues: list[str],
+        *,
+        celery: Celery,
+        consuming: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.settings = settings
         self.worker_id = worker_id
         self.queues = queues
+        self.celery = celery
+        # Whether the Celery consumer is connected and turning: a worker that no longer consumes
+        # stops heartbeating, so readiness and the liveness probe see it.
+        self.consuming = consuming
         self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="llm-io", daemon=True)
         self._background: list[asyncio.Task[None]] = []
@@ -105,7 +124,17 @@ class WorkerRuntime:
             accounting=Accounting(self._redis, settings.keys),
             worker_id=self.worker_id,
         )
-        await store.record_worker_heartbeat(self.worker_id, self.queues)
+        heartbeats = WorkerHeartbeats(self._redis, settings.keys)
+        await heartbeats.beat(self.worker_id, self.queues)
+        leases = LeaseBook(self._redis, settings.keys)
+        recovery = JobRecovery(
+            leases=leases,
+            ender=JobEnder(store, Accounting(self._redis, settings.keys), settings.prices),
+            publisher=TaskPublisher.for_settings(self.celery, settings, self._redis),
+            worker_id=self.worker_id,
+            max_attempts=settings.max_job_attempts,
+            interval_s=settings.recovery_interval_s,
+        )
         handlers: dict[str, Handler] = {
             settings.keys.cancel_channel: cancels.cancel_message,
             settings.keys.circuit_channel: health.note_change,
@@ -116,7 +145,8 @@ class WorkerRuntime:
         catalog = ProviderCatalog(settings, health, self._redis)
         self._background = [
             asyncio.create_task(control),
-            asyncio.create_task(self._maintain(store, cancels, health)),
+            asyncio.create_task(self._maintain(heartbeats, leases, cancels, health)),
+            asyncio.create_task(recovery.run()),
             asyncio.create_task(keep_listing(catalog, self._providers, self.worker_id)),
         ]
         if settings.batch.queue in self.queues:
@@ -124,15 +154,27 @@ class WorkerRuntime:
             self._background.append(asyncio.create_task(self._batches.maintain()))
 
     async def _maintain(
-        self, store: JobStore, cancels: CancelRegistry, health: ProviderHealth
+        self,
+        heartbeats: WorkerHeartbeats,
+        leases: LeaseBook,
+        cancels: CancelRegistry,
+        health: ProviderHealth,
     ) -> None:
-        """Heartbeat, lease renewal, a second look at cancel flags, and the provider counters,
-        a few times a lease."""
-        interval_s = store.keys.lease_ttl_s / 3
+        """Heartbeat (while the consumer consumes), lease renewal, a second look at cancel
+        flags, and the provider counters, three times a lease."""
+        interval_s = leases.keys.lease_ttl_s / 3
         while True:
             try:
-                await store.record_worker_heartbeat(self.worker_id, self.queues)
-                for job_id in await store.renew_leases(cancels.running()):
+                if self.consuming():
+                    await heartbeats.beat(self.worker_id, self.queues)
+                    _touch(self.settings.worker_liveness_file)
+                renewal = await leases.renew(self.worker_id, cancels.running())
+                for job_id in renewal.cancel:
+                    cancels.cancel(job_id)
+                for job_id in renewal.lost:
+                    # Its lease lapsed (Redis was away longer than the lease): another worker
+                    # may have taken it over, and its appends are refused from now on.
+                    log.warning("job %s: this worker's lease lapsed; stopping it", job_id)
                     cancels.cancel(job_id)
                 await health.flush_stats()
             except Exception:
@@ -150,7 +192,15 @@ class WorkerRuntime:
         if self._providers is not None:
             await self._providers.aclose()
         if self._redis is not None:
-            await JobStore(self._redis, self.settings.keys).forget_worker(
-                self.worker_id, self.queues
-            )
-            await self._redis.aclose()
+            try:
+                await WorkerHeartbeats(self._redis, self.settings.keys).forget(
+                    self.worker_id, self.queues
+                )
+            finally:
+                await self._redis.aclose()
+
+
+def _touch(path: Path | None) -> None:
+    """Mark the liveness file: a probe checks that it is recent (deploy/README.md)."""
+    if path is not None:
+        path.touch()

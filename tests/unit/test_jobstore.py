@@ -12,6 +12,7 @@ from shared.events import DeltaEvent, StartEvent
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from shared.leases import LeaseBook
 from tests.unit.specs import demo_spec, done_event
 
 
@@ -77,7 +78,9 @@ async def test_cancel_ends_a_queued_job_and_flags_a_running_one(store: JobStore)
     assert await store.status_of(running.id) is JobStatus.RUNNING
     untouched = await new_job(store)
     await store.claim(untouched.id, "w")
-    assert await store.renew_leases([running.id, untouched.id]) == [running.id]
+    renewal = await LeaseBook(store.redis, store.keys).renew("w", [running.id, untouched.id])
+    assert renewal.cancel == [running.id]
+    assert renewal.lost == []
 
 
 async def test_a_claim_after_cancel_sees_the_flag(store: JobStore) -> None:
