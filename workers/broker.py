@@ -30,7 +30,8 @@ class Channel(kombu_redis.Channel):
         self._pool = pool  # disconnected; acks and restores reconnect through it
 
     def close(self) -> None:
-        if self.connection.client is None and self._qos is not None:
+        detached = self.connection is None or self.connection.client is None
+        if detached and self._qos is not None:
             self._qos.restore_at_shutdown = False
         super().close()
 
