@@ -111,6 +111,12 @@ class JobFeed:
             if not candidates:
                 state = await self._state_after_empty_read()
                 if state is StreamState.ENDED:
+                    last = await self.store.last_event(self.job_id)
+                    if last is not None and last.terminal and last.seq < self.last_seq:
+                        # The reader resumed past the end (or Redis restarted from its
+                        # append-only file with less than the reader saw): it is still told
+                        # how the job ended.
+                        yield [last]
                     return
                 resync = state is StreamState.MORE
                 continue

@@ -326,6 +326,14 @@ class JobStore:
         )
         return [decode_event(fields[b"e"]) for _, fields in entries]
 
+    async def last_event(self, job_id: str) -> Event | None:
+        """The job's latest stored event, if any."""
+        entries = cast(
+            "list[tuple[bytes, dict[bytes, bytes]]]",
+            await self.redis.xrevrange(self.keys.job_events(job_id), count=1),
+        )
+        return decode_event(entries[0][1][b"e"]) if entries else None
+
     async def load(self, job_id: str) -> Job | None:
         """The job as clients see it, or None when it does not exist (or has expired)."""
         fields = cast("dict[bytes, bytes]", await self.redis.hgetall(self.keys.job(job_id)))
