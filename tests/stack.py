@@ -228,6 +228,8 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
                 ],
                 "cache": {"eligible": "always"},
             },
+            # Errors echoing the key: their failures open no circuit others use.
+            "secrets": {"route": [{"provider": "fake", "model": "fake-secrets"}]},
             "guarded": {
                 "route": [
                     {"provider": "fake", "model": "fake-c"},
