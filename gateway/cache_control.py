@@ -8,12 +8,16 @@ cache. ``X-Cache-Control`` (same syntax) is honoured on every request, streamed 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from shared.chat import CacheControl, ChatRequest
 from shared.errors import InvalidRequest
+
+# ASCII digits only (str.isdigit takes "²", which int() refuses), and within 64 bits.
+MAX_AGE = re.compile(r"[0-9]{1,18}")
 
 
 async def cache_directives(request: Request) -> str | None:
@@ -43,8 +47,8 @@ def with_cache_header(chat: ChatRequest, header: str | None) -> ChatRequest:
         elif name == "no-store":
             no_store = True
         elif name == "max-age":
-            value = value.strip('"')
-            if not value.isdigit():
+            value = value.strip().strip('"')
+            if not MAX_AGE.fullmatch(value):
                 raise InvalidRequest(
                     "Cache-Control max-age must be a whole number of seconds",
                     details=[{"loc": ["header", "Cache-Control"], "msg": "bad max-age"}],

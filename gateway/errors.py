@@ -24,7 +24,8 @@ from shared.errors import GatewayError, InvalidRequest, MalformedBody, NotFound
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {404: NotFound.code, 405: "method_not_allowed"}
+# FastAPI answers 400 for a body its parser could not read (e.g. nested past its recursion).
+_HTTP_CODES = {400: MalformedBody.code, 404: NotFound.code, 405: "method_not_allowed"}
 
 
 class ErrorShape(Protocol):

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     # Gateway
     keepalive_interval_s: float = Field(15.0, gt=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # The HTTP server's bounds on a request (gateway/http_protocol.py): 431 past the header
+    # caps (the request target counts, so a GET stream's prompt fits in them), 408 for a
+    # request whose head or body stalls.
+    http_max_header_bytes: int = Field(65_536, ge=4096, description="request target + headers")
+    http_max_headers: int = Field(100, ge=16)
+    http_head_timeout_s: float = Field(10.0, gt=0, description="to receive a request's head")
+    http_body_idle_timeout_s: float = Field(30.0, gt=0, description="silence within a body")
 
     # GraphQL (/graphql)
     graphql_explorer: bool = Field(

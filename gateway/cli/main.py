@@ -69,8 +69,15 @@ def gateway(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.http_protocol import HttpLimits, bounded_http
 
     settings = load_settings(config)
+    limits = HttpLimits(
+        max_header_bytes=settings.http_max_header_bytes,
+        max_headers=settings.http_max_headers,
+        head_timeout_s=settings.http_head_timeout_s,
+        body_idle_timeout_s=settings.http_body_idle_timeout_s,
+    )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -79,7 +86,7 @@ def gateway(
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_http(limits),
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=10,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
@@ -11,6 +11,7 @@ from gateway.auth import PrincipalDep
 from gateway.openai_batch.service import BatchApiDep
 from gateway.responses import JSON
 from shared.batch.models import list_object
+from shared.bounds import JsonObject
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
@@ -23,9 +24,9 @@ class CreateBatch(BaseModel):
     input_file_id: str
     endpoint: str
     completion_window: str
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     # Accepted for the SDK's sake; result files are kept until deleted.
-    output_expires_after: dict[str, Any] | None = None
+    output_expires_after: JsonObject | None = None
 
 
 @router.post("", summary="Create a batch from an uploaded JSONL file")

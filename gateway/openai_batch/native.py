@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from fastapi import APIRouter, status
@@ -18,6 +17,7 @@ from gateway.auth import PrincipalDep
 from gateway.openai_batch.service import BatchApiDep
 from gateway.responses import JSON
 from shared.batch.models import ENDPOINT, FileRecord, new_file_id
+from shared.bounds import JsonObject, JsonValue
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
 NATIVE_PATH = "/api/v1/batches"
@@ -28,8 +28,8 @@ class NativeBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requests: list[Any] = Field(min_length=1)
-    metadata: dict[str, Any] | None = None
+    requests: list[JsonValue] = Field(min_length=1)
+    metadata: JsonObject | None = None
     completion_window: str = "24h"
 
 

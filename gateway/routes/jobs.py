@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
@@ -15,12 +16,25 @@ from gateway.completions import submit as submit_job
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
+from shared.bounds import INT64_MAX
 from shared.chat import ChatRequest
 from shared.errors import InvalidRequest, JobFinished
 from shared.jobs import Job
 from shared.jobstore import CancelOutcome
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+SEQ = re.compile(r"[0-9]{1,19}")
+
+
+def seq_from_header(value: str) -> int:
+    """The seq a Last-Event-ID names: ASCII digits within 64 bits, else InvalidRequest."""
+    value = value.strip()
+    if not SEQ.fullmatch(value) or int(value) > INT64_MAX:
+        raise InvalidRequest(
+            "Last-Event-ID must be the seq of an event (a whole number below 2^63)",
+            details=[{"loc": ["header", "Last-Event-ID"], "msg": "not a seq"}],
+        )
+    return int(value)
 
 
 def job_links(job_id: str) -> dict[str, str]:
@@ -77,13 +91,13 @@ async def events(
     gateway: GatewayDep,
     caller: PrincipalDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=INT64_MAX, description="like Last-Event-ID")
+    ] = None,
 ) -> StreamingResponse:
     after_seq = after or 0
     if last_event_id:
-        if not last_event_id.isdigit():
-            raise InvalidRequest("Last-Event-ID must be the seq of an event")
-        after_seq = int(last_event_id)
+        after_seq = seq_from_header(last_event_id)
     job = await gateway.load(job_id, owner=caller.key_id)
     # Readers of a job come and go here; leaving cancels nothing.
     session = await follow_session(gateway, job, after_seq=after_seq)
