@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 
 from gateway.errors import NativeErrors, install_error_handlers
@@ -21,6 +23,7 @@ from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
 from gateway.openai import PREFIX as OPENAI_PREFIX
 from gateway.openai import create_openai_api
+from gateway.openai.errors import OpenAIErrors
 from gateway.openai_batch import NATIVE_PATH, native_router
 from gateway.openai_batch.service import build_batch_api
 from gateway.openapi import combined_openapi
@@ -28,6 +31,7 @@ from gateway.routes import admin, cache, complete, jobs, metrics, providers, sys
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
+from shared.errors import NotFound
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
@@ -59,9 +63,15 @@ def create_app(settings: Settings) -> Starlette:
             await gateway.hub.stop()
             await gateway.redis.aclose()
 
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        """A path no mount takes (a mount's pattern stops at a newline): in its API's shape."""
+        shape = OpenAIErrors() if request.url.path.startswith(OPENAI_PREFIX) else NativeErrors()
+        return shape.routing_response(404, NotFound.code, "Not Found", None)
+
     return Starlette(
         routes=[Mount(OPENAI_PREFIX, app=openai_app), Mount("", app=native_app)],
         lifespan=lifespan,
+        exception_handlers={404: unrouted},
     )
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from gateway.openapi_responses import document_responses
+
 
 def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[[], dict[str, Any]]:
     """``main.openapi``, replaced: ``main``'s document plus ``mounted``'s, built once."""
@@ -22,7 +24,7 @@ def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[
                 components = schema.setdefault("components", {})
                 for kind, items in part.get("components", {}).items():
                     components.setdefault(kind, {}).update(items)
-            main.openapi_schema = schema
+            main.openapi_schema = document_responses(schema)
         return main.openapi_schema
 
     return openapi

@@ -23,7 +23,7 @@ from shared.jobs import Job
 from shared.jobstore import CancelOutcome
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-SEQ = re.compile(r"[0-9]{1,19}")
+SEQ = re.compile(r"^ *[0-9]{1,19} *$")
 
 
 def seq_from_header(value: str) -> int:
@@ -90,7 +90,9 @@ async def events(
     job_id: str,
     gateway: GatewayDep,
     caller: PrincipalDep,
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[
+        str | None, Header(pattern=SEQ.pattern, description="the seq of the last event seen")
+    ] = None,
     after: Annotated[
         int | None, Query(ge=0, le=INT64_MAX, description="like Last-Event-ID")
     ] = None,

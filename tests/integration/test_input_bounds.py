@@ -112,7 +112,7 @@ def test_json_nested_past_any_parser_is_400(client: httpx.Client, url: str) -> N
     ["max-age=\xb2".encode("latin-1"), b"max-age=" + b"9" * 5000, b"max-age=-1", b"max-age"],
 )
 def test_a_garbage_cache_control_is_422(client: httpx.Client, value: bytes) -> None:
-    response = client.post(COMPLETE_URL, json=chat("hi"), headers={"Cache-Control": value})
+    response = client.post(COMPLETE_URL, json=chat("hi"), headers=[(b"Cache-Control", value)])
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_request"
     still_usable(client, response)
