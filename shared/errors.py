@@ -152,6 +152,19 @@ class JobFinished(Conflict):
     code = "job_finished"
 
 
+class IdempotencyConflict(Conflict):
+    """An ``Idempotency-Key`` used before with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    """The first request with this ``Idempotency-Key`` is still being answered."""
+
+    code = "idempotency_in_progress"
+    retryable = True
+
+
 # --- the gateway itself -----------------------------------------------------------------------
 
 

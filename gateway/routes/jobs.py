@@ -14,6 +14,7 @@ from gateway.cache_control import CacheControlHeader, with_cache_header
 from gateway.completions import follow_session
 from gateway.completions import submit as submit_job
 from gateway.deps import GatewayDep
+from gateway.idempotency import Idempotency, IdempotencyKeyHeader
 from gateway.responses import JSON
 from gateway.sse import event_stream_response, sse_body
 from shared.bounds import INT64_MAX
@@ -56,27 +57,38 @@ async def submit(
     gateway: GatewayDep,
     caller: PrincipalDep,
     cache_control: CacheControlHeader,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSON:
     chat = with_cache_header(chat, cache_control)
-    admission = await admit(gateway, caller, chat, kind="background")
-    spec = admission.spec
-    await submit_job(gateway, admission)
-    links = job_links(spec.id)
+    settings = gateway.settings
+    keys = Idempotency(gateway.redis, settings.keys, "jobs", settings.idempotency_ttl_s)
+    body = chat.model_dump(mode="json")
+    async with keys.submission(caller.key_id, idempotency_key, body) as claim:
+        if isinstance(claim, str):  # a repeat: the job the first request made
+            job = await gateway.load(claim, owner=caller.key_id)
+            replayed = {"Idempotent-Replayed": "true"}
+            return _accepted(job.id, job.status.value, job.model, job.cache or "MISS", replayed)
+        admission = await admit(gateway, caller, chat, kind="background")
+        spec = admission.spec
+        await submit_job(gateway, admission)
+        if claim is not None:
+            await claim.created(spec.id)
     hit = admission.hit is not None
+    return _accepted(
+        spec.id,
+        "succeeded" if hit else "queued",
+        spec.model,
+        "HIT" if hit else "MISS",
+        {"X-Cache": "HIT" if hit else "MISS", **admission.headers},
+    )
+
+
+def _accepted(job_id: str, state: str, model: str, cache: str, headers: dict[str, str]) -> JSON:
+    links = job_links(job_id)
     return JSON(
-        {
-            "id": spec.id,
-            "status": "succeeded" if hit else "queued",
-            "model": spec.model,
-            "cache": "HIT" if hit else "MISS",
-            "links": links,
-        },
+        {"id": job_id, "status": state, "model": model, "cache": cache, "links": links},
         status_code=status.HTTP_202_ACCEPTED,
-        headers={
-            "Location": links["self"],
-            "X-Cache": "HIT" if hit else "MISS",
-            **admission.headers,
-        },
+        headers={"Location": links["self"], **headers},
     )
 
 
