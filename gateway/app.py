@@ -7,14 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from gateway.access_log import scrub_access_log
 from gateway.errors import NativeErrors, install_error_handlers
 from gateway.graphql import mount_graphql
 from gateway.hub import EventHub
@@ -56,10 +59,14 @@ def create_app(settings: Settings) -> Starlette:
             await gateway.store.load_scripts()
             await gateway.limiter.load_scripts()
         await gateway.publisher.warm_up()
+        scrub_access_log()
+        scrape_server = serve_metrics(settings.metrics_listen, gateway.metrics)
         try:
             # Every request of every mounted API finds these in its state.
             yield {"gateway": gateway, "batch_api": build_batch_api(gateway)}
         finally:
+            if scrape_server is not None:
+                scrape_server.shutdown()
             await gateway.hub.stop()
             await gateway.redis.aclose()
 
@@ -95,6 +102,15 @@ def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
         per_path={NATIVE_PATH: settings.batch.max_native_body_bytes},
     )
     return api, mounted
+
+
+def serve_metrics(listen: str | None, metrics: GatewayMetrics) -> WSGIServer | None:
+    """A keyless listener serving only the metrics, at ``host:port`` (``metrics_listen``)."""
+    if listen is None:
+        return None
+    host, _, port = listen.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host, registry=metrics.registry)
+    return server
 
 
 def build_gateway(settings: Settings, redis: Redis, pubsub: Redis) -> Gateway:

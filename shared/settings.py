@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     http_head_timeout_s: float = Field(10.0, gt=0, description="to receive a request's head")
     http_body_idle_timeout_s: float = Field(30.0, gt=0, description="silence within a body")
 
+    # Prometheus metrics (counts and latencies labelled by model, provider and outcome only:
+    # never a key, a job, a prompt). On the API port, /metrics takes the metrics key or the
+    # admin key, unless public; metrics_listen serves them keyless on an address of their own
+    # (a private network, or 127.0.0.1 for a sidecar), as scrapers usually expect.
+    metrics_public: bool = Field(False, description="/metrics on the API port without a key")
+    metrics_key: SecretStr | None = Field(None, description="bearer token scrapers send")
+    metrics_listen: str | None = Field(
+        None,
+        pattern=r"^[^:\s]+:[0-9]{1,5}$",
+        description="host:port of a keyless listener serving only /metrics",
+    )
+
     # GraphQL (/graphql)
     graphql_explorer: bool = Field(
         True, description="GraphiQL at GET /graphql; turn off in production (introspection stays)"
