@@ -35,6 +35,8 @@ class BenchStack:
     api_key: str
     worker: Process
     log_dir: Path
+    gateway: Process | None = None
+    redis_pid: int | None = None
 
 
 @contextmanager
@@ -58,7 +60,8 @@ def bench_stack(name: str, *, batch_worker: bool = False) -> Iterator[BenchStack
         gateway, base_url = start_gateway(env, log_dir)
         running.callback(gateway.stop)
         api_key = create_api_key(base_url, f"benchmark-{name}")
-        yield BenchStack(fake, base_url, api_key, worker, log_dir)
+        redis_pid = redis._process.pid if redis._process is not None else None
+        yield BenchStack(fake, base_url, api_key, worker, log_dir, gateway, redis_pid)
 
 
 def bench_main(run: Callable[[bool], Coroutine[Any, Any, None]], doc: str | None) -> None:
