@@ -15,6 +15,7 @@ from gateway.hub import EventHub
 from gateway.metrics import GatewayMetrics
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
+from shared.billing import JobEnder
 from shared.cache import ResponseCache
 from shared.chat import ChatRequest
 from shared.errors import JobNotFound, ServiceUnavailable
@@ -73,6 +74,7 @@ class Gateway:
             deadline_at=deadline_at,
             idle_s=self.settings.keepalive_interval_s,
             after_seq=after_seq,
+            ender=JobEnder(self.store, self.accounting, self.settings.prices),
         )
 
     async def start_followed(
