@@ -44,6 +44,8 @@ def run_worker(
         warnings.filterwarnings("ignore", category=SecurityWarning)
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
+    # A worker outlives any broker outage (its liveness probe says when it no longer consumes).
+    app.conf.broker_connection_max_retries = None
     if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
         app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
     pulse = ConsumerPulse()
