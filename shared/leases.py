@@ -68,11 +68,8 @@ class LeaseBook:
         """Renew the leases this worker holds; say which jobs to cancel or to stop."""
         if not job_ids:
             return Renewal([], [])
-        keys: list[str] = [self.keys.leased_jobs]
-        for job_id in job_ids:
-            keys += (self.keys.job(job_id), self.keys.job_lease(job_id))
-        flagged, lost = await self._renew(keys=keys, args=[worker_id, self.ttl_ms, *job_ids])
-        return Renewal([i.decode() for i in flagged], [i.decode() for i in lost])
+        keys, args = renewal_call(self.keys, worker_id, job_ids)
+        return parse_renewal(await self._renew(keys=keys, args=args))
 
     async def abandon(self, worker_id: str, job_id: str) -> bool:
         """Give up a job this worker holds, for the next recovery tick to queue again."""
@@ -145,6 +142,21 @@ class LeaseBook:
     @staticmethod
     def _ms_ago(seconds: float) -> int:
         return int((time.time() - seconds) * 1000)
+
+
+def renewal_call(
+    keys: RedisKeys, worker_id: str, job_ids: list[str]
+) -> tuple[list[str], list[str | int]]:
+    """The KEYS and ARGV of renew_leases.lua for these jobs."""
+    names: list[str] = [keys.leased_jobs]
+    for job_id in job_ids:
+        names += (keys.job(job_id), keys.job_lease(job_id))
+    return names, [worker_id, keys.lease_ttl_s * 1000, *job_ids]
+
+
+def parse_renewal(reply: list[list[bytes]]) -> Renewal:
+    flagged, lost = reply
+    return Renewal([i.decode() for i in flagged], [i.decode() for i in lost])
 
 
 # Gateways score the queued-jobs index by their own clocks: a job counts as enqueued before the

@@ -31,6 +31,7 @@ from workers.batch.service import BatchService
 from workers.cancel import CancelRegistry
 from workers.catalog import keep_listing
 from workers.control import Handler, listen_for_control
+from workers.lease_keeper import LeaseKeeper
 from workers.providers.registry import ProviderPool
 from workers.recovery import JobRecovery
 from workers.runner import JobRunner
@@ -74,6 +75,7 @@ class WorkerRuntime:
         self._runner: JobRunner | None = None
         self._health: ProviderHealth | None = None
         self._batches: BatchService | None = None  # on workers of the batch queue
+        self._lease_keeper: LeaseKeeper | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -126,9 +128,17 @@ class WorkerRuntime:
         )
         heartbeats = WorkerHeartbeats(self._redis, settings.keys)
         await heartbeats.beat(self.worker_id, self.queues)
-        leases = LeaseBook(self._redis, settings.keys)
+        self._lease_keeper = LeaseKeeper(
+            redis_url=settings.redis_url,
+            keys=settings.keys,
+            worker_id=self.worker_id,
+            running=cancels.running,
+            cancel=cancels.cancel,
+            loop=self.loop,
+        )
+        self._lease_keeper.start()
         recovery = JobRecovery(
-            leases=leases,
+            leases=LeaseBook(self._redis, settings.keys),
             ender=JobEnder(store, Accounting(self._redis, settings.keys), settings.prices),
             publisher=TaskPublisher.for_settings(self.celery, settings, self._redis),
             worker_id=self.worker_id,
@@ -145,7 +155,7 @@ class WorkerRuntime:
         catalog = ProviderCatalog(settings, health, self._redis)
         self._background = [
             asyncio.create_task(control),
-            asyncio.create_task(self._maintain(heartbeats, leases, cancels, health)),
+            asyncio.create_task(self._maintain(heartbeats, health)),
             asyncio.create_task(recovery.run()),
             asyncio.create_task(keep_listing(catalog, self._providers, self.worker_id)),
         ]
@@ -154,28 +164,16 @@ class WorkerRuntime:
             self._background.append(asyncio.create_task(self._batches.maintain()))
 
     async def _maintain(
-        self,
-        heartbeats: WorkerHeartbeats,
-        leases: LeaseBook,
-        cancels: CancelRegistry,
-        health: ProviderHealth,
+        self, heartbeats: WorkerHeartbeats, health: ProviderHealth
     ) -> None:
-        """Heartbeat (while the consumer consumes), lease renewal, a second look at cancel
-        flags, and the provider counters, three times a lease."""
-        interval_s = leases.keys.lease_ttl_s / 3
+        """Heartbeat (while the consumer consumes) and the provider counters, three times a
+        lease (the leases themselves are renewed by the LeaseKeeper's thread)."""
+        interval_s = self.settings.keys.lease_ttl_s / 3
         while True:
             try:
                 if self.consuming():
                     await heartbeats.beat(self.worker_id, self.queues)
                     _touch(self.settings.worker_liveness_file)
-                renewal = await leases.renew(self.worker_id, cancels.running())
-                for job_id in renewal.cancel:
-                    cancels.cancel(job_id)
-                for job_id in renewal.lost:
-                    # Its lease lapsed (Redis was away longer than the lease): another worker
-                    # may have taken it over, and its appends are refused from now on.
-                    log.warning("job %s: this worker's lease lapsed; stopping it", job_id)
-                    cancels.cancel(job_id)
                 await health.flush_stats()
             except Exception:
                 log.warning("worker maintenance failed; retrying", exc_info=True)
@@ -187,6 +185,8 @@ class WorkerRuntime:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._lease_keeper is not None:
+            await asyncio.to_thread(self._lease_keeper.stop)
         if self._health is not None:
             await self._health.flush_stats()
         if self._providers is not None:

@@ -198,7 +198,8 @@ async def test_a_stopped_worker_finishes_its_streams_and_takes_no_new_job(
             base_url=stack.base_url, headers=stack.headers, timeout=60
         ) as aclient:
             readers = [Reader(uuid.uuid4().hex[:10]) for _ in range(3)]
-            tasks = [asyncio.create_task(read_stream(aclient, r, 60)) for r in readers]
+            # 4 s each, twice the lease: they end "done" only if their leases are renewed.
+            tasks = [asyncio.create_task(read_stream(aclient, r, 200)) for r in readers]
             await asyncio.to_thread(
                 wait_until, lambda: all(r.deltas for r in readers), 30, "the streams to start"
             )
