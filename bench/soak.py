@@ -96,7 +96,8 @@ class Client:
             self.tally.bad("lost", f"{what}: seqs not 1..n")
             return
         if not events or events[-1]["event"] != "done":
-            self.tally.bad("lost", f"{what}: ended {events[-1]['event'] if events else None}")
+            ending = orjson.loads(events[-1]["data"]).get("code") if events else None
+            self.tally.bad("lost", f"{what}: ended {ending}")
             return
         text = "".join(
             orjson.loads(e["data"]).get("content", "") for e in events if e["event"] == "delta"
@@ -197,8 +198,8 @@ def report(
         print(f"  {kind:15} {tally.outcomes[kind]:>8,}")
     for kind in ("lost", "duplicated", "stuck", "http_error"):
         print(f"  {kind:15} {tally.outcomes[kind]:>8,}")
-    for problem in tally.problems:
-        print("   ", problem)
+    for problem, count in Counter(tally.problems).most_common():
+        print(f"    {count} x {problem}")
     warm = next((s for s in samples if s[0] >= min(120.0, minutes * 60 / 3)), samples[0])
     last = samples[-1]
     print(f"\nafter warm-up ({warm[0]:.0f} s) -> end ({last[0]:.0f} s):")
