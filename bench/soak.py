@@ -67,7 +67,7 @@ class Client:
                     else:
                         await self.cancelled(tokens)
             except TimeoutError:
-                        self.tally.bad("stuck", f"{kind}")
+                self.tally.bad("stuck", f"{kind}")
             except httpx.HTTPError as error:
                 self.tally.bad("http_error", repr(error))
 
