@@ -3,15 +3,20 @@ body limits (the OpenAI-compatible API at ``/v1``, the native API, GraphQL and p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 
 from gateway.cors import cors_middleware
@@ -26,6 +31,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.observe import Observed
 from gateway.openai import PREFIX as OPENAI_PREFIX
 from gateway.openai import create_openai_api
+from gateway.openai.errors import OpenAIErrors
 from gateway.openai_batch import NATIVE_PATH, native_router
 from gateway.openai_batch.service import build_batch_api
 from gateway.openapi import combined_openapi
@@ -40,10 +46,12 @@ from gateway.routes import (
     system,
     usage,
 )
+from gateway.scrape import keep_refreshed
 from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
 from shared.cache import ResponseCache
+from shared.errors import NotFound
 from shared.gc_tuning import tune_gc
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
@@ -83,12 +91,23 @@ def create_app(
         await gateway.publisher.warm_up()
         batch_api = build_batch_api(gateway)
         tune_gc()
+        scrape_server = serve_metrics(settings.metrics_listen, gateway.metrics)
+        refresher = asyncio.create_task(keep_refreshed(gateway)) if scrape_server else None
         try:
             # Every request of every mounted API finds these in its state.
             yield {"gateway": gateway, "batch_api": batch_api}
         finally:
+            if scrape_server is not None:
+                scrape_server.shutdown()
+            if refresher is not None:
+                refresher.cancel()
             await gateway.hub.stop()
             await gateway.redis.aclose()
+
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        """A path no mount takes (a mount's pattern stops at a newline): in its API's shape."""
+        shape = OpenAIErrors() if request.url.path.startswith(OPENAI_PREFIX) else NativeErrors()
+        return shape.routing_response(404, NotFound.code, "Not Found", None)
 
     return Starlette(
         routes=[
@@ -102,6 +121,7 @@ def create_app(
             Middleware(Observed, metrics=metrics, tracing=tracing, access_log=access_log),
         ],
         lifespan=lifespan,
+        exception_handlers={404: unrouted},
     )
 
 
@@ -128,6 +148,15 @@ def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
         per_path={NATIVE_PATH: settings.batch.max_native_body_bytes},
     )
     return api, mounted
+
+
+def serve_metrics(listen: str | None, metrics: GatewayMetrics) -> WSGIServer | None:
+    """A keyless listener serving only the metrics, at ``host:port`` (``metrics_listen``)."""
+    if listen is None:
+        return None
+    host, _, port = listen.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host, registry=metrics.registry)
+    return server
 
 
 def build_gateway(

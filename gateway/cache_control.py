@@ -8,6 +8,7 @@ cache. ``X-Cache-Control`` (same syntax) is honoured on every request, streamed 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -18,6 +19,8 @@ from shared.errors import InvalidRequest
 
 # Either request the cache serves; the header's directives go into its ``cache`` field.
 Cached = TypeVar("Cached", ChatRequest, EmbeddingRequest)
+# ASCII digits only (str.isdigit takes "²", which int() refuses), and within 64 bits.
+MAX_AGE = re.compile(r"[0-9]{1,18}")
 
 
 async def cache_directives(request: Request) -> str | None:
@@ -47,8 +50,8 @@ def with_cache_header(chat: Cached, header: str | None) -> Cached:
         elif name == "no-store":
             no_store = True
         elif name == "max-age":
-            value = value.strip('"')
-            if not value.isdigit():
+            value = value.strip().strip('"')
+            if not MAX_AGE.fullmatch(value):
                 raise InvalidRequest(
                     "Cache-Control max-age must be a whole number of seconds",
                     details=[{"loc": ["header", "Cache-Control"], "msg": "bad max-age"}],

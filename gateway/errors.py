@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 from gateway.redis_failures import lost_redis
 from gateway.responses import JSON
@@ -31,7 +33,8 @@ from shared.errors import (
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {404: NotFound.code, 405: "method_not_allowed"}
+# FastAPI answers 400 for a body its parser could not read (e.g. nested past its recursion).
+_HTTP_CODES = {400: MalformedBody.code, 404: NotFound.code, 405: "method_not_allowed"}
 
 
 class ErrorShape(Protocol):
@@ -69,6 +72,16 @@ def validation_details(exc: Any) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """Every method some route of ``app`` serves at the request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI, shape: ErrorShape) -> None:
     """Every error of ``app`` answered in ``shape``: the gateway's errors, invalid requests,
     routing errors, a lost Redis, and anything unexpected (a 500 that names no internals)."""
@@ -92,7 +105,10 @@ def install_error_handlers(app: FastAPI, shape: ErrorShape) -> None:
         if isinstance(exc.__cause__, GatewayError):  # FastAPI wraps errors raised reading bodies
             return shape.response(exc.__cause__)
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return shape.routing_response(exc.status_code, code, str(exc.detail), exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names the first matching route's methods only
+            headers = {**(headers or {}), "Allow": allowed_methods(app, request.scope)}
+        return shape.routing_response(exc.status_code, code, str(exc.detail), headers)
 
     async def redis_failed(request: Request, exc: Exception) -> Response:
         log.warning("Redis failed during a request", exc_info=exc)

@@ -8,6 +8,7 @@ and the reconnect after it gets 204, which ends EventSource's retries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,7 +20,10 @@ from gateway.auth import Principal, authenticate, principal_of_grant
 from gateway.jobs import Gateway
 from gateway.sse import REFUSED_ID, refusal_response
 from gateway.stream_tokens import StreamGrant
+from shared.bounds import INT64_MAX
 from shared.errors import GatewayError, InvalidRequest
+
+SEQ = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +39,14 @@ class EventRequest:
         first request."""
         if not self.last_event_id:
             return after
-        if not self.last_event_id.isdigit():
-            raise InvalidRequest("Last-Event-ID must be the seq of an event")
-        return int(self.last_event_id)
+        value = self.last_event_id.strip()
+        # ASCII digits only (str.isdigit takes "²", which int() refuses), within 64 bits.
+        if not SEQ.fullmatch(value) or int(value) > INT64_MAX:
+            raise InvalidRequest(
+                "Last-Event-ID must be the seq of an event (a whole number below 2^63)",
+                details=[{"loc": ["header", "Last-Event-ID"], "msg": "not a seq"}],
+            )
+        return int(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Protocol
 
 from gateway.hub import EventHub, EventQueue
+from shared.billing import JobEnder
 from shared.errors import DeadlineExceeded, EventsExpired, JobNotFound
 from shared.events import ErrorEvent, Event
 from shared.jobs import JobStatus
@@ -68,8 +69,10 @@ class JobFeed:
         deadline_at: float,
         idle_s: float,
         after_seq: int = 0,
+        ender: JobEnder | None = None,
     ) -> None:
         self.store = store
+        self.ender = ender
         self.hub = hub
         self.job_id = job_id
         self.deadline_at = deadline_at
@@ -111,6 +114,12 @@ class JobFeed:
             if not candidates:
                 state = await self._state_after_empty_read()
                 if state is StreamState.ENDED:
+                    last = await self.store.last_event(self.job_id)
+                    if last is not None and last.terminal and last.seq < self.last_seq:
+                        # The reader resumed past the end (or Redis restarted from its
+                        # append-only file with less than the reader saw): it is still told
+                        # how the job ended.
+                        yield [last]
                     return
                 resync = state is StreamState.MORE
                 continue
@@ -151,6 +160,9 @@ class JobFeed:
         if progress[0].finished or time.time() < self.deadline_at + DEADLINE_GRACE_S:
             return
         expired = DeadlineExceeded("no worker finished the job before its deadline")
+        if self.ender is not None:  # what its events show was generated is charged with it
+            await self.ender.fail(self.job_id, expired)
+            return
         await self.store.append(
             self.job_id,
             ErrorEvent.of(expired),

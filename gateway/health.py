@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway.jobs import Gateway
 from shared.consumers import ConsumerRegistry
+from shared.heartbeats import WorkerHeartbeats
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -70,8 +71,9 @@ async def check_workers(gateway: Gateway) -> dict[str, Any]:
     polling it does not count, and is listed as ``stalled``."""
     queue = gateway.settings.interactive_queue
     try:
-        workers = await gateway.store.live_workers(queue)
-        stalled = await ConsumerRegistry(gateway.store).stalled(queue)
+        heartbeats = WorkerHeartbeats(gateway.redis, gateway.settings.keys)
+        workers = await heartbeats.live(queue)
+        stalled = await ConsumerRegistry(heartbeats).stalled(queue)
     except Exception as exc:
         return {"ok": False, "live": 0, "error": type(exc).__name__}
     return {

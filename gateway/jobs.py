@@ -18,6 +18,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.stream_tokens import StreamTokens
 from shared.accounting import Accounting
 from shared.apikeys import KeyStore
+from shared.billing import JobEnder
 from shared.cache import ResponseCache
 from shared.chat import ChatRequest
 from shared.embeddings import EmbeddingRequest
@@ -87,6 +88,7 @@ class Gateway:
             deadline_at=deadline_at,
             idle_s=self.settings.keepalive_interval_s,
             after_seq=after_seq,
+            ender=JobEnder(self.store, self.accounting, self.settings.prices),
         )
 
     async def start_followed(
@@ -166,6 +168,8 @@ class Gateway:
     ) -> tuple[str, float] | None:
         headers = self.task_headers()
         entry = self.publisher.same_redis_entry(spec.id, queue, headers)
+        # Recovery puts the task back on this queue if its worker dies before it streams.
+        fields = {**(fields or {}), "queue": queue}
         if inflight_key is None:
             await self.store.create(
                 spec, enqueue=entry, exclusive=exclusive, fields=fields, listed=True

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from gateway.openapi_responses import document_responses
+
 # How a caller proves who it is; every route takes a key unless it says otherwise.
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": {
@@ -54,6 +56,19 @@ OPENAI_STREAM: dict[str, Any] = {
     },
 }
 
+# The Responses API answers a `response`, or with `"stream": true` its typed events.
+RESPONSES_STREAM: dict[str, Any] = {
+    "description": "a `response`; with `stream: true`, `response.*` events",
+    "content": {
+        "application/json": {},
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'event: response.output_text.delta\ndata: {"type":'
+            '"response.output_text.delta","delta":"Hello"}\n\n',
+        },
+    },
+}
+
 
 def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[[], dict[str, Any]]:
     """``main.openapi``, replaced: ``main``'s document plus ``mounted``'s, built once."""
@@ -69,7 +84,7 @@ def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[
                     components.setdefault(kind, {}).update(items)
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             schema["security"] = KEYED
-            main.openapi_schema = schema
+            main.openapi_schema = document_responses(schema)
         return main.openapi_schema
 
     return openapi

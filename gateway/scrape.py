@@ -4,6 +4,7 @@ breakers of every configured (provider, upstream model). Any gateway reports the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from gateway.jobs import Gateway
@@ -45,3 +46,11 @@ async def refresh(gateway: Gateway, metrics: GatewayMetrics) -> None:
                 )
     except Exception:
         log.warning("reading the queue and circuit gauges failed", exc_info=True)
+
+
+async def keep_refreshed(gateway: Gateway, interval_s: float = 5.0) -> None:
+    """Refresh the gauges now and then, for the keyless listener (``metrics_listen``): it serves
+    from its own thread, which cannot read Redis on the gateway's loop at scrape time."""
+    while True:
+        await refresh(gateway, gateway.metrics)
+        await asyncio.sleep(interval_s)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 
+import orjson
 from redis.asyncio import Redis
 
 from shared.apikeys import KeyRecord
@@ -27,6 +29,9 @@ METRICS = (
     "cache_write_tokens",
     "reasoning_tokens",
     "estimated_requests",
+    # Jobs that ended without succeeding (error, cancelled, abandoned, deadline, worker lost)
+    # but had reached a provider: their tokens are in the sums above.
+    "incomplete_requests",
     "cost_usd",
     # Answered from the cache, or by joining an identical request in flight: no provider
     # tokens, and what they would have cost.
@@ -48,26 +53,74 @@ def period_id(period: Literal["day", "month"], day: date) -> str:
     return day.isoformat() if period == "day" else day.strftime("%Y-%m")
 
 
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One ended job's usage as the sums take it, applied by the script that stores the job's
+    last event (``append_event.lua``), so the job's end and its charge are one step."""
+
+    day_key: str
+    prefix: str
+    values: dict[str, float]
+    spend_keys: tuple[str, ...]
+    cost: float | None
+
+    def as_json(self) -> bytes:
+        """The form the append script reads (numbers as text: no float reformatting)."""
+        body: dict[str, Any] = {
+            "day": self.day_key,
+            "prefix": self.prefix,
+            "values": {m: repr(v) for m, v in self.values.items() if v},
+            "spend": list(self.spend_keys),
+            "ttl": USAGE_TTL_S,
+        }
+        if self.cost:
+            body["cost"] = repr(self.cost)
+        return orjson.dumps(body)
+
+
 class Accounting:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
 
+    def charge(
+        self,
+        *,
+        owner: str,
+        model: str,
+        provider: str,
+        usage: Usage,
+        cost: float | None,
+        succeeded: bool = True,
+    ) -> Charge:
+        """What one ended job adds to the day's sums and to its key's spend."""
+        day = utc_day(time.time())
+        values = {
+            "requests": 1.0,
+            "prompt_tokens": float(usage.prompt_tokens),
+            "completion_tokens": float(usage.completion_tokens),
+            "cached_tokens": float(usage.cached_tokens),
+            "cache_write_tokens": float(usage.cache_write_tokens),
+            "reasoning_tokens": float(usage.reasoning_tokens),
+            "estimated_requests": float(usage.estimated),
+            "incomplete_requests": float(not succeeded),
+            "cost_usd": cost or 0.0,
+        }
+        return Charge(
+            day_key=self.keys.usage_day(day.isoformat()),
+            prefix=f"{owner}|{model}|{provider}|",
+            values=values,
+            spend_keys=tuple(self.keys.spend(owner, period_id(p, day)) for p in ("day", "month")),
+            cost=cost,
+        )
+
     async def record(
         self, *, owner: str, model: str, provider: str, usage: Usage, cost: float | None
     ) -> None:
-        """Add one finished job to the day's sums and to its key's spend."""
-        values = {
-            "requests": 1,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "cached_tokens": usage.cached_tokens,
-            "cache_write_tokens": usage.cache_write_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-            "estimated_requests": int(usage.estimated),
-            "cost_usd": cost or 0.0,
-        }
-        await self._add(owner, f"{owner}|{model}|{provider}|", values, spend=cost)
+        """Add one finished job to the day's sums and to its key's spend, on its own (a job's
+        end charges its usage with its last event instead: ``JobStore.append(charge=...)``)."""
+        charge = self.charge(owner=owner, model=model, provider=provider, usage=usage, cost=cost)
+        await self._add(owner, charge.prefix, charge.values, spend=cost)
 
     async def record_saved(
         self, *, owner: str, model: str, usage: Usage, cost: float | None, coalesced: bool

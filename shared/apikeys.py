@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
+from shared.bounds import FiniteFloat, PositiveInt64
 from shared.keys import RedisKeys
 
 KEY_PREFIX = "lgw"
@@ -26,9 +27,9 @@ class KeyLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_minute: int | None = Field(None, ge=1)
-    tokens_per_minute: int | None = Field(None, ge=1)
-    concurrent_jobs: int | None = Field(None, ge=1)
+    requests_per_minute: PositiveInt64 | None = None
+    tokens_per_minute: PositiveInt64 | None = None
+    concurrent_jobs: PositiveInt64 | None = None
 
     @property
     def any(self) -> bool:
@@ -40,7 +41,7 @@ class KeyBudget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    limit_usd: float = Field(gt=0)
+    limit_usd: FiniteFloat = Field(gt=0)
     period: Literal["day", "month"] = "month"
     warn_at_fraction: float = Field(0.8, gt=0, le=1, description="soft limit: warn from here")
 

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.bounds import FiniteFloat, Int64, JsonObject, NonNegativeInt64
 from shared.content import (
     ContentPart,
     ReasoningDetail,
@@ -34,6 +35,8 @@ MAX_STOP_SEQUENCES = 4
 MAX_FALLBACK_MODELS = 8
 MAX_EXTRA_BODY_BYTES = 16_384
 MAX_TOOLS = 128
+# A deadline shorter than this cannot be met by any provider: refused (422), not left to time out.
+MIN_TIMEOUT_S = 1.0
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -139,13 +142,12 @@ class CacheControl(BaseModel):
         validation_alias=AliasChoices("no_store", "no-store"),
         description="do not store this answer",
     )
-    max_age_s: int | None = Field(
+    max_age_s: NonNegativeInt64 | None = Field(
         None,
-        ge=0,
         validation_alias=AliasChoices("max_age_s", "s-maxage"),
         description="accept a cached answer this old at most",
     )
-    ttl_s: int | None = Field(
+    ttl_s: NonNegativeInt64 | None = Field(
         None,
         ge=1,
         validation_alias=AliasChoices("ttl_s", "ttl"),
@@ -176,10 +178,10 @@ class ChatRequest(BaseModel):
     frequency_penalty: Annotated[
         float | None, _everywhere("frequencyPenalty", "frequency_penalty")
     ] = Field(None, ge=-2.0, le=2.0)
-    seed: Annotated[int | None, _everywhere("seed", "seed")] = None
+    seed: Annotated[Int64 | None, _everywhere("seed", "seed")] = None
     user: Annotated[str | None, _everywhere("user", "user")] = Field(None, max_length=256)
-    timeout_s: Annotated[float | None, _everywhere("timeoutS", "timeout_s")] = Field(
-        None, gt=0, description="job deadline, capped by the server"
+    timeout_s: Annotated[FiniteFloat | None, _everywhere("timeoutS", "timeout_s")] = Field(
+        None, ge=MIN_TIMEOUT_S, description="job deadline, capped by the server"
     )
     provider: Annotated[str | None, _everywhere("provider", "provider")] = Field(
         None, min_length=1, max_length=128, description="serve only from this provider"
@@ -205,7 +207,7 @@ class ChatRequest(BaseModel):
         ResponseFormat | None, _everywhere("responseFormat", "response_format", query=False)
     ] = Field(None, description="text, json_object, or json_schema (structured output)")
     extra_body: Annotated[
-        dict[str, Any] | None, _everywhere("extraBody", "extra_body", query=False)
+        JsonObject | None, _everywhere("extraBody", "extra_body", query=False)
     ] = Field(None, description="fields passed to the upstream request as they are")
     cache: Annotated[CacheControl | None, _everywhere("cache", "cache", query=False)] = Field(
         None, description="response cache control"

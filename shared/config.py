@@ -51,7 +51,12 @@ class ProviderConfig(BaseModel):
     models: list[str] = Field(default_factory=list)
     timeouts: ProviderTimeouts = Field(default_factory=ProviderTimeouts)
     max_connections: int = Field(1000, ge=1)
-    max_keepalive_connections: int = Field(200, ge=0)
+    keepalive_s: float = Field(
+        4.0,
+        gt=0,
+        description="an idle pooled connection is closed after this: below the provider's own "
+        "keep-alive (often 5 s), so no request goes out on a connection the server is closing",
+    )
     limits: ProviderLimits = Field(default_factory=ProviderLimits)
     options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific")
     capabilities: list[Capability] | None = Field(

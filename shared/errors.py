@@ -210,6 +210,19 @@ class NotResumable(Conflict):
     code = "not_resumable"
 
 
+class IdempotencyConflict(Conflict):
+    """An ``Idempotency-Key`` used before with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    """The first request with this ``Idempotency-Key`` is still being answered."""
+
+    code = "idempotency_in_progress"
+    retryable = True
+
+
 # --- the gateway itself -----------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from shared.accounting import Charge
 from shared.embeddings import Embeddings
 from shared.errors import Conflict
 from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_body
@@ -51,6 +52,7 @@ class Claim:
     spec: JobSpec | None = None
     cancel_requested: bool = False
     tokens_delivered: bool = False
+    attempts: int = 0  # this run included
 
 
 class CancelOutcome(StrEnum):
@@ -125,6 +127,10 @@ class JobStore:
         for script in (self._append, self._claim, self._cancel, self._create_or_join):
             script.sha = await self.redis.script_load(script.script)
 
+    def _queued_score(self) -> int:
+        """The queued-jobs index score of a job enqueued now (unix ms, this host's clock)."""
+        return int(time.time() * 1000)
+
     async def create(
         self,
         spec: JobSpec,
@@ -171,6 +177,7 @@ class JobStore:
                 list_job(pipe, self.keys, spec)
             if enqueue is not None:
                 pipe.lpush(*enqueue)
+                pipe.zadd(self.keys.queued_jobs, {spec.id: self._queued_score()})
             try:
                 await pipe.execute()
             except WatchError as exc:
@@ -198,7 +205,7 @@ class JobStore:
         }
         list_key, message = enqueue or ("", b"")
         reply = await self._create_or_join(
-            keys=[inflight_key, self.keys.job(spec.id), list_key],
+            keys=[inflight_key, self.keys.job(spec.id), list_key, self.keys.queued_jobs],
             args=[
                 job_before,
                 job_after,
@@ -207,6 +214,7 @@ class JobStore:
                 int((spec.deadline_at - spec.created_at) * 1000),
                 self._live_ttl_s(spec),
                 message,
+                self._queued_score(),
                 *(item for pair in mapping.items() for item in pair),
             ],
         )
@@ -229,9 +237,14 @@ class JobStore:
         ends_as: JobStatus | None = None,
         only_if: JobStatus | None = None,
         fields: JobFields | None = None,
+        holder: str | None = None,
+        charge: Charge | None = None,
     ) -> int:
-        """Append an event; ``ends_as`` makes it the job's last. Returns its seq, 0 when the job
-        has already ended (or is not in ``only_if``), -1 when the job is unknown."""
+        """Append an event; ``ends_as`` makes it the job's last, and ``charge`` its usage,
+        charged in the same step. ``holder``: only if this worker holds the job's lease (one
+        whose lease lapsed may have been replaced). Returns its seq, 0 when the job has already
+        ended (or is not in ``only_if``, or its lease is not ``holder``'s), -1 when the job is
+        unknown."""
         args: list[Any] = [
             self.keys.job_channel(job_id),
             encode_body(body),
@@ -242,20 +255,31 @@ class JobStore:
             self.keys.events_ttl_s,
             self.keys.running_jobs_prefix,
             job_id,
+            holder or "",
+            charge.as_json() if charge is not None else "",
         ]
         if fields is not None:
             for name, value in fields.as_hash().items():
                 args += (name, value)
+        keys = self.keys
         seq = await self._append(
-            keys=[self.keys.job(job_id), self.keys.job_events(job_id)], args=args
+            keys=[
+                keys.job(job_id),
+                keys.job_events(job_id),
+                keys.job_lease(job_id),
+                keys.leased_jobs,
+                keys.queued_jobs,
+            ],
+            args=args,
         )
         return int(seq)
 
     async def claim(self, job_id: str, worker_id: str) -> Claim:
         """Take a queued job, or one whose worker's lease has lapsed."""
+        keys = self.keys
         reply = await self._claim(
-            keys=[self.keys.job(job_id), self.keys.job_lease(job_id)],
-            args=[worker_id, self.keys.lease_ttl_s * 1000, time.time()],
+            keys=[keys.job(job_id), keys.job_lease(job_id), keys.leased_jobs, keys.queued_jobs],
+            args=[worker_id, keys.lease_ttl_s * 1000, time.time(), job_id],
         )
         state = ClaimState(reply[0].decode())
         if not state.runs:
@@ -265,17 +289,8 @@ class JobStore:
             spec=JobSpec.model_validate_json(reply[1]),
             cancel_requested=bool(reply[2]),
             tokens_delivered=bool(reply[3]),
+            attempts=int(reply[4]),
         )
-
-    async def renew_leases(self, job_ids: list[str]) -> list[str]:
-        """Keep this worker's claims alive; returns those of the jobs flagged for cancelling."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.pexpire(self.keys.job_lease(job_id), self.keys.lease_ttl_s * 1000)
-                pipe.hget(self.keys.job(job_id), "cancel")
-            replies = await pipe.execute()
-        flags = replies[1::2]
-        return [job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag]
 
     async def shorten_life(self, job_id: str, ttl_s: int) -> None:
         """Let an ended job (its hash and events) expire within ``ttl_s``."""
@@ -285,6 +300,8 @@ class JobStore:
             await pipe.execute()
 
     async def release(self, job_id: str) -> None:
+        """Drop the job's lease. A job left unfinished is then recovered at once (its index
+        entry says its lease has lapsed)."""
         await self.redis.delete(self.keys.job_lease(job_id))
 
     async def request_cancel(self, job_id: str, *, leaving: bool = False) -> JobStatus | None:
@@ -329,35 +346,20 @@ class JobStore:
         )
         return [decode_event(fields[b"e"]) for _, fields in entries]
 
+    async def last_event(self, job_id: str) -> Event | None:
+        """The job's latest stored event, if any."""
+        entries = cast(
+            "list[tuple[bytes, dict[bytes, bytes]]]",
+            await self.redis.xrevrange(self.keys.job_events(job_id), count=1),
+        )
+        return decode_event(entries[0][1][b"e"]) if entries else None
+
     async def load(self, job_id: str) -> Job | None:
         """The job as clients see it, or None when it does not exist (or has expired)."""
         fields = cast("dict[bytes, bytes]", await self.redis.hgetall(self.keys.job(job_id)))
         if not fields:
             return None
         return _job_from_hash(fields)
-
-    async def record_worker_heartbeat(self, worker_id: str, queues: list[str]) -> None:
-        now = time.time()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for queue in queues:
-                pipe.zadd(self.keys.workers(queue), {worker_id: now})
-            await pipe.execute()
-
-    async def forget_worker(self, worker_id: str, queues: list[str]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for queue in queues:
-                pipe.zrem(self.keys.workers(queue), worker_id)
-            await pipe.execute()
-
-    async def live_workers(self, queue: str) -> list[str]:
-        """Workers consuming ``queue`` whose heartbeat is recent; stale entries are pruned."""
-        key = self.keys.workers(queue)
-        oldest = time.time() - self.keys.worker_heartbeat_ttl_s
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(key, "-inf", oldest)
-            pipe.zrange(key, 0, -1)
-            _, members = await pipe.execute()
-        return [m.decode() for m in members]
 
 
 def _job_from_hash(fields: dict[bytes, bytes]) -> Job:

@@ -23,9 +23,10 @@ class RedisKeys:
     events_ttl_s: int = 3600
     # A batch line's job once its result is in the batch's records: kept this long only.
     recorded_batch_job_ttl_s: int = 600
-    # A worker's lease on the job it runs; refreshed while it runs. Expired lease + status
-    # running = the worker died, and a redelivered task may take the job over.
-    lease_ttl_s: int = 15
+    # A worker's lease on the job it runs; renewed a few times per TTL while it runs. Expired
+    # lease + status running = the worker died: any worker's recovery tick ends the job
+    # (worker_lost) or queues it again. Settings: job_lease_ttl_s.
+    lease_ttl_s: int = 10
     # Workers refresh their heartbeat well within this window.
     worker_heartbeat_ttl_s: int = 15
     provider_stats_ttl_s: int = 900
@@ -55,6 +56,27 @@ class RedisKeys:
     def job_lease(self, job_id: str) -> str:
         """String holding the worker id running the job. TTL: lease_ttl_s, refreshed."""
         return f"{self.prefix}:job:{{{job_id}}}:lease"
+
+    @property
+    def leased_jobs(self) -> str:
+        """Sorted set of running jobs, scored by when their lease lapses (unix ms, Redis TIME),
+        so recovery finds lapsed leases without scanning. No TTL; a job leaves it when it ends
+        or is queued again."""
+        return f"{self.prefix}:jobs:leased"
+
+    @property
+    def queued_jobs(self) -> str:
+        """Sorted set of jobs handed to the broker and not yet claimed, scored by when they
+        were (last) enqueued (unix ms). Recovery enqueues again one that no live worker took:
+        its task sat in a dead worker's prefetch, or the broker lost it. No TTL; a job leaves
+        it when claimed or ended."""
+        return f"{self.prefix}:jobs:queued"
+
+    # kombu's Redis transport names these (its defaults): the hash of delivered, unacknowledged
+    # messages by delivery tag, and its index by delivery time. Our task messages carry the job
+    # id as their delivery tag, so recovery finds a job's unacknowledged message in O(1).
+    broker_unacked: str = "unacked"
+    broker_unacked_index: str = "unacked_index"
 
     def circuit(self, provider: str, model: str) -> tuple[str, str]:
         """Hash (state, since) and sorted set (failure times) of one circuit breaker. TTL: a
@@ -216,11 +238,19 @@ class RedisKeys:
         return f"{self.prefix}:recent-jobs:{owner}" if owner else f"{self.prefix}:recent-jobs"
 
     def workers(self, queue: str) -> str:
-        """Sorted set of the ids of workers consuming ``queue``, scored by last heartbeat (unix
-        seconds). No TTL; entries older than worker_heartbeat_ttl_s are pruned by readers."""
+        """Sorted set of ``<Redis run id>|<worker id>`` of workers consuming ``queue``, scored by
+        last heartbeat (unix seconds, Redis TIME). A heartbeat counts only if it is recent and
+        was written to this run of Redis: one restored from the append-only file after a
+        restart comes from a worker that is not connected now. No TTL; entries older than
+        worker_heartbeat_ttl_s are pruned by readers."""
         return f"{self.prefix}:workers:{queue}"
 
     def workers_stalled(self, queue: str) -> str:
         """Sorted set of the ids of workers alive but no longer consuming ``queue``, scored by
         when they said so. No TTL; entries older than worker_heartbeat_ttl_s are pruned."""
         return f"{self.prefix}:workers-stalled:{queue}"
+
+    def idempotency(self, owner: str, scope: str, key: str) -> str:
+        """JSON of what a submission with this ``Idempotency-Key`` created (the body's digest
+        and the job or batch id). TTL: idempotency_ttl_s (settings)."""
+        return f"{self.prefix}:idem:{owner}:{scope}:{key}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import uuid
 from collections.abc import Mapping
 
 import orjson
@@ -67,7 +66,9 @@ def redis_broker_message(
     app: Celery, job_id: str, queue: str, headers: TaskHeaders | None = None
 ) -> bytes:
     """The list entry kombu's Redis transport writes for ``enqueue_job``, built by Celery's own
-    message code (the contract test compares the two)."""
+    message code (the contract test compares the two). Its delivery tag is the job id (kombu's
+    is a random one): the broker's unacknowledged-messages hash is keyed by it, so recovery
+    finds a job's delivered task in one lookup (``shared/leases.py``)."""
     # A list, as send_task passes it (it shows in argsrepr); the stubs say tuple and bool.
     task = app.amqp.as_task_v2(
         job_id,
@@ -89,7 +90,7 @@ def redis_broker_message(
             "delivery_info": {"exchange": "", "routing_key": queue},
             "priority": 0,
             "body_encoding": "base64",
-            "delivery_tag": str(uuid.uuid4()),
+            "delivery_tag": job_id,
         },
     }
     return orjson.dumps(message)
@@ -132,12 +133,17 @@ class TaskPublisher:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(connect)
 
+    @property
+    def shares_store(self) -> bool:
+        """Tasks go on the job store's own Redis (its queues and unacked set are visible there)."""
+        return self._broker is not None and self._shares_store
+
     def same_redis_entry(
         self, job_id: str, queue: str, headers: TaskHeaders | None = None
     ) -> tuple[str, bytes] | None:
         """The (list, message) to push alongside the job's own keys, when the broker is the
         job store's Redis; None when the task must be published on its own."""
-        if self._broker is None or not self._shares_store:
+        if not self.shares_store:
             return None
         return queue, redis_broker_message(self._app, job_id, queue, headers)
 

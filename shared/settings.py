@@ -106,6 +106,18 @@ class Settings(BaseSettings):
     events_ttl_s: int = Field(3600, ge=60)
     # A stored Responses API response (its whole conversation): OpenAI keeps them 30 days.
     response_ttl_s: int = Field(30 * 86_400, ge=60)
+    # A running job's lease: its worker renews it three times per TTL; a lapsed one is recovered
+    # by any worker's next recovery tick, so readers learn within the TTL plus a tick.
+    job_lease_ttl_s: int = Field(10, ge=2, le=300, description="lease of a running job")
+    recovery_interval_s: float = Field(
+        1.0, gt=0, le=60, description="how often each worker looks for lapsed leases"
+    )
+    max_job_attempts: int = Field(
+        3, ge=1, description="runs of a job whose worker keeps dying before it ends worker_lost"
+    )
+    idempotency_ttl_s: int = Field(
+        86_400, ge=60, description="how long an Idempotency-Key names what it created"
+    )
 
     # Access
     auth_enabled: bool = Field(True, description="every route but liveness needs an API key")
@@ -146,6 +158,26 @@ class Settings(BaseSettings):
     )
     console: bool = Field(True, description="the web console at /console")
 
+    # The HTTP server's bounds on a request (gateway/http_protocol.py): 431 past the header
+    # caps (the request target counts, so a GET stream's prompt fits in them), 408 for a
+    # request whose head or body stalls.
+    http_max_header_bytes: int = Field(65_536, ge=4096, description="request target + headers")
+    http_max_headers: int = Field(100, ge=16)
+    http_head_timeout_s: float = Field(10.0, gt=0, description="to receive a request's head")
+    http_body_idle_timeout_s: float = Field(30.0, gt=0, description="silence within a body")
+
+    # Prometheus metrics (counts and latencies labelled by model, provider and outcome only:
+    # never a key, a job, a prompt). On the API port, /metrics takes the metrics key or the
+    # admin key, unless public; metrics_listen serves them keyless on an address of their own
+    # (a private network, or 127.0.0.1 for a sidecar), as scrapers usually expect.
+    metrics_public: bool = Field(False, description="/metrics on the API port without a key")
+    metrics_key: SecretStr | None = Field(None, description="bearer token scrapers send")
+    metrics_listen: str | None = Field(
+        None,
+        pattern=r"^[^:\s]+:[0-9]{1,5}$",
+        description="host:port of a keyless listener serving only /metrics",
+    )
+
     # GraphQL (/graphql)
     graphql_explorer: bool = Field(
         True, description="GraphiQL at GET /graphql; turn off in production (introspection stays)"
@@ -160,6 +192,9 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(
         1000, ge=1, description="jobs one worker process runs at once (threads that only wait)"
+    )
+    worker_liveness_file: Path | None = Field(
+        None, description="touched while the worker consumes; a liveness probe checks its age"
     )
 
     consumer_stall_s: float = Field(
@@ -234,6 +269,7 @@ class Settings(BaseSettings):
             result_ttl_s=self.result_ttl_s,
             events_ttl_s=self.events_ttl_s,
             response_ttl_s=self.response_ttl_s,
+            lease_ttl_s=self.job_lease_ttl_s,
         )
 
     def enabled_models(self) -> list[str]:

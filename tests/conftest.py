@@ -75,6 +75,7 @@ def stack(
         log_dir / "config.yaml",
         {
             **stack_config(fake_provider, keepalive_interval_s=0.5),
+            "http_head_timeout_s": 2,  # a stalled request is cut within a test's patience
             # Files in the session's directory; a short lease, so a killed batch worker's
             # batch is taken over within seconds.
             "batch": {"storage_dir": str(log_dir / "files"), "lease_ttl_s": 3},

@@ -262,6 +262,8 @@ def stack_config(fake: FakeProvider, *, keepalive_interval_s: float) -> dict[str
             },
             # Its own upstream name: the metrics test opens this circuit.
             "metrics-circuit": {"route": [{"provider": "fake", "model": "fake-metrics-circuit"}]},
+            # Errors echoing the key: their failures open no circuit others use.
+            "secrets": {"route": [{"provider": "fake", "model": "fake-secrets"}]},
             "guarded": {
                 "route": [
                     {"provider": "fake", "model": "fake-c"},

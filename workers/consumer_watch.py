@@ -43,6 +43,12 @@ class ConsumerWatch:
         self.last_poll: dict[str, float] = {}
         self.restarted_at: float | None = None
 
+    def disconnected(self) -> None:
+        """Forget the polls of a lost connection: nothing is consumed, and nothing stalled
+        (reconnecting is Celery's job; the watch starts again when it is connected)."""
+        self.last_poll.clear()
+        self.restarted_at = None
+
     def poll_age(self, queue: str, now: float | None = None) -> float | None:
         polled = self.last_poll.get(queue)
         return None if polled is None else (now or time.monotonic()) - polled
@@ -134,7 +140,14 @@ class ConsumerWatchStep(bootsteps.StartStopStep):
 
         self.timer = parent.timer.call_repeatedly(SAMPLE_INTERVAL_S, tick)
 
-    def shutdown(self, parent: Any) -> None:
+    def stop(self, parent: Any) -> None:
+        """The connection is lost (or the worker stops): Celery cancels the timer entries of
+        the connection, this one among them; until it is back, no queue counts as consumed."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.watch is not None:
+            self.watch.disconnected()
+
+    def shutdown(self, parent: Any) -> None:
+        self.stop(parent)

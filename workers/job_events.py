@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from shared.accounting import Charge
 from shared.events import EventBody, StartEvent
 from shared.jobs import JobStatus
 from shared.jobstore import JobFields, JobStore
@@ -17,9 +18,11 @@ class JobEvents:
     """One job's event appends. The start event may be stored while the provider call opens
     (one round trip fewer before the first token); every later append waits for it."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+    def __init__(self, store: JobStore, job_id: str, holder: str | None = None) -> None:
         self.store = store
         self.job_id = job_id
+        # The worker whose lease every append requires: one whose lease lapsed stops here.
+        self.holder = holder
         self._start: asyncio.Task[None] | None = None
 
     def announce_start(self, provider: str, model: str) -> None:
@@ -48,7 +51,10 @@ class JobEvents:
         *,
         ends_as: JobStatus | None = None,
         fields: JobFields | None = None,
+        charge: Charge | None = None,
     ) -> None:
-        seq = await self.store.append(self.job_id, body, ends_as=ends_as, fields=fields)
+        seq = await self.store.append(
+            self.job_id, body, ends_as=ends_as, fields=fields, holder=self.holder, charge=charge
+        )
         if seq <= 0:
             raise JobGone(self.job_id)

@@ -16,6 +16,7 @@ from shared.queue import RUN_BATCH_TASK, RUN_JOB_TASK, create_celery
 from shared.settings import Settings
 from shared.telemetry import CURRENT, HEADER_REQUEST_ID, TRACE_HEADERS, RequestContext
 from shared.tracing import Tracing
+from workers import broker
 from workers.consumer_watch import ConsumerWatch, ConsumerWatchStep
 from workers.metrics import WorkerMetrics
 from workers.runtime import WorkerRuntime
@@ -98,6 +99,10 @@ def run_worker(
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     app.steps["consumer"].add(ConsumerWatchStep)
+    # A worker outlives any broker outage (its liveness probe says when it no longer consumes).
+    app.conf.broker_connection_max_retries = None
+    if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
+        app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
     queues = queues or [settings.interactive_queue]
     hostname = worker_name(queues)
     if settings.batch.queue in queues and settings.batch.nice:
@@ -110,7 +115,7 @@ def run_worker(
     telemetry = JobTelemetry(settings, metrics, tracing, queue="+".join(queues))
     watch = ConsumerWatch(queues, settings.consumer_stall_s)
     runtime = WorkerRuntime(
-        settings, worker_id=hostname, queues=queues, telemetry=telemetry, watch=watch
+        settings, worker_id=hostname, queues=queues, celery=app, telemetry=telemetry, watch=watch
     )
     register_tasks(app, runtime)
     runtime.start()

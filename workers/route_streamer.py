@@ -130,6 +130,7 @@ class RouteStreamer:
     async def _stream(self, step: RouteStep, call: ProviderCall) -> None:
         provider = self.providers.get(step.provider)
         transcript = self.transcript
+        transcript.step = step  # the step whose output an ending charges, even a failed one
         self.observer.attempt_started(step)
         started = time.monotonic()
         ttft_s: float | None = None
@@ -145,7 +146,6 @@ class RouteStreamer:
                 transcript.usage = chunk.usage or transcript.usage
         if self._redactors is not None:
             await self._deliver(self._redactors[0].flush(), self._redactors[1].flush(), ())
-        transcript.step = step
         self.observer.attempt_succeeded(step, ttft_s, transcript.usage)
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
 

@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from typing import NamedTuple
 
 from redis.exceptions import RedisError
 
-from shared.accounting import Accounting, utc_day
-from shared.config import price_at
+from shared.accounting import Accounting, Charge
+from shared.billing import cost_of, estimated_usage
 from shared.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -21,7 +22,8 @@ from shared.errors import (
 from shared.events import DoneEvent, ErrorEvent
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import Claim, ClaimState, JobFields, JobStore
-from shared.limits import RateLimiter, estimate_prompt_tokens
+from shared.leases import LeaseBook
+from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth
 from shared.settings import Settings
 from shared.usage import Usage
@@ -34,6 +36,11 @@ from workers.telemetry import JobOutcome, JobTelemetry
 from workers.transcript import Transcript
 
 log = logging.getLogger(__name__)
+
+# A claim that fails on a lost Redis is tried again this long (the task must not end with its
+# job neither run nor queued); past that, recovery finds the job queued and unclaimed.
+CLAIM_RETRY_S = 30.0
+REDIS_RETRY_S = 0.5
 
 
 class JobRunner:
@@ -63,6 +70,7 @@ class JobRunner:
         self.providers = providers
         self.cancels = cancels
         self.worker_id = worker_id
+        self._leases = LeaseBook(store.redis, store.keys)
 
     async def run(self, job_id: str) -> None:
         """Run the job if this delivery should; a duplicate delivery does nothing."""
@@ -76,12 +84,13 @@ class JobRunner:
                 await self._run_claimed(claim)
                 self.cancels.acknowledge(job_id)  # it has ended: nothing left to cancel
             finally:
-                await asyncio.shield(self.store.release(job_id))
+                # A job left unfinished (a shutdown) is recovered at once by the rule.
+                await asyncio.shield(self._leases.abandon(self.worker_id, job_id))
 
     async def _claim(self, job_id: str) -> Claim:
         """Claim the job; a cancellation arriving meanwhile is kept for the claimed job to
         honour (else the claim could be taken in Redis with nobody left to end the job)."""
-        claiming = asyncio.ensure_future(self.store.claim(job_id, self.worker_id))
+        claiming = asyncio.ensure_future(self._claim_retrying(job_id))
         try:
             return await asyncio.shield(claiming)
         except asyncio.CancelledError:
@@ -92,17 +101,32 @@ class JobRunner:
             claim = await claiming
             return replace(claim, cancel_requested=True)
 
+    async def _claim_retrying(self, job_id: str) -> Claim:
+        """The claim, tried again while Redis is away (up to CLAIM_RETRY_S)."""
+        deadline = time.monotonic() + CLAIM_RETRY_S
+        while True:
+            try:
+                return await self.store.claim(job_id, self.worker_id)
+            except RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("job %s: claiming it lost Redis; trying again", job_id)
+                await asyncio.sleep(REDIS_RETRY_S)
+
     async def _run_claimed(self, claim: Claim) -> None:
         assert claim.spec is not None
         spec = claim.spec
-        events = JobEvents(self.store, spec.id)
+        events = JobEvents(self.store, spec.id, holder=self.worker_id)
         transcript = Transcript()
         if claim.cancel_requested:
-            await self._end_cancelled(events, transcript)
+            await self._end_cancelled(spec, events, transcript)
             return
-        if claim.state is ClaimState.RESUMED and claim.tokens_delivered:
-            # Its worker died mid-stream: starting over would splice two answers together.
-            await self._fail(events, WorkerLost("the worker running this job died"), transcript)
+        resumed_after_tokens = claim.state is ClaimState.RESUMED and claim.tokens_delivered
+        if resumed_after_tokens or claim.attempts > self.settings.max_job_attempts:
+            # Its worker died mid-stream: starting over would splice two answers together. Or
+            # every run so far lost its worker: this one may be what kills them.
+            lost = WorkerLost("the worker running this job died")
+            await self._fail(spec, events, lost, transcript)
             return
         try:
             async with asyncio.timeout(spec.deadline_at - time.time()):
@@ -114,24 +138,25 @@ class JobRunner:
             if not self.cancels.is_cancelled(spec.id):
                 raise  # the worker is shutting down: the task will be redelivered
             _consume_cancellation()
-            await self._end_cancelled(events, transcript)
+            await self._end_cancelled(spec, events, transcript)
         except TimeoutError:
             await transcript.settle(flush=False)
-            await self._fail(events, DeadlineExceeded("the job ran past its deadline"), transcript)
+            expired = DeadlineExceeded("the job ran past its deadline")
+            await self._fail(spec, events, expired, transcript)
         except JobGone:
             await transcript.settle(flush=False)
             log.info("job %s ended elsewhere while it ran", spec.id)
             self.telemetry.ended(spec.id, JobOutcome.ABANDONED)
         except GatewayError as exc:
-            await self._fail_after_flush(events, exc, transcript)
+            await self._fail_after_flush(spec, events, exc, transcript)
         except RedisError:
-            log.exception("job %s lost Redis", spec.id)
+            log.warning("job %s lost Redis", spec.id, exc_info=True)
             await transcript.settle(flush=False)
-            await self._fail(events, ServiceUnavailable("the worker lost Redis"), transcript)
+            await self._after_lost_redis(spec, events, transcript)
         except Exception:
             log.exception("job %s failed unexpectedly", spec.id)
             await transcript.settle(flush=False)
-            await self._fail(events, GatewayError("the worker failed"), transcript)
+            await self._fail(spec, events, GatewayError("the worker failed"), transcript)
 
     async def _stream(self, spec: JobSpec, events: JobEvents, transcript: Transcript) -> None:
         streamer = RouteStreamer(
@@ -166,10 +191,7 @@ class JobRunner:
         result = transcript.result() if embeddings is None else None
         step = transcript.step
         assert step is not None
-        price = price_at(
-            self.settings.prices.get(step.provider, {}).get(step.model, []), utc_day(time.time())
-        )
-        cost = price.cost(usage) if price else None
+        cost = cost_of(self.settings.prices, step.provider, step.model, usage)
         if spec.tokens_per_minute and not usage.estimated:
             await self.limiter.correct_tokens(
                 spec.owner, spec.tokens_per_minute, usage.total_tokens - spec.tokens_estimate
@@ -195,41 +217,106 @@ class JobRunner:
                 attempts=transcript.attempts,
                 finished_at=time.time(),
             ),
-        )
-        await self.accounting.record(
-            owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
+            charge=self.accounting.charge(
+                owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
+            ),
         )
         self.telemetry.ended(spec.id, JobOutcome.SUCCEEDED, usage=usage, cost=cost)
 
-    async def _end_cancelled(self, events: JobEvents, transcript: Transcript) -> None:
+    async def _end_cancelled(
+        self, spec: JobSpec, events: JobEvents, transcript: Transcript
+    ) -> None:
         cancelled = JobCancelled("the job was cancelled")
+        spent = self._spent_so_far(spec, transcript)
         await self.store.append(
             events.job_id,
             ErrorEvent.of(cancelled, transcript.delivered()),
             ends_as=JobStatus.CANCELLED,
             fields=JobFields(finished_at=time.time()),
+            holder=self.worker_id,
+            charge=spent.charge,
         )
-        self.telemetry.ended(events.job_id, JobOutcome.CANCELLED, code=cancelled.code)
+        self.telemetry.ended(
+            events.job_id,
+            JobOutcome.CANCELLED,
+            code=cancelled.code,
+            usage=spent.usage,
+            cost=spent.cost,
+        )
 
     async def _fail_after_flush(
-        self, events: JobEvents, error: GatewayError, transcript: Transcript
+        self, spec: JobSpec, events: JobEvents, error: GatewayError, transcript: Transcript
     ) -> None:
         """A provider failure: what it sent before failing is delivered, then the error."""
         try:
             await transcript.settle(flush=True)
         except JobGone:
             return
-        await self._fail(events, error, transcript)
+        await self._fail(spec, events, error, transcript)
 
-    async def _fail(self, events: JobEvents, error: GatewayError, transcript: Transcript) -> None:
+    async def _fail(
+        self, spec: JobSpec, events: JobEvents, error: GatewayError, transcript: Transcript
+    ) -> None:
         failure = ErrorEvent.of(error, transcript.delivered())
+        spent = self._spent_so_far(spec, transcript)
         await self.store.append(
             events.job_id,
             failure,
             ends_as=JobStatus.FAILED,
             fields=JobFields(error=failure, attempts=transcript.attempts, finished_at=time.time()),
+            holder=self.worker_id,
+            charge=spent.charge,
         )
-        self.telemetry.ended(events.job_id, JobOutcome.FAILED, code=error.code)
+        self.telemetry.ended(
+            events.job_id, JobOutcome.FAILED, code=error.code, usage=spent.usage, cost=spent.cost
+        )
+
+    async def _after_lost_redis(
+        self, spec: JobSpec, events: JobEvents, transcript: Transcript
+    ) -> None:
+        """Once Redis answers again (within a lease TTL): a job that had streamed ends with
+        the error; one that had not is given up, for recovery to queue again. Past that, its
+        lease lapses and recovery applies the same rule."""
+        deadline = time.monotonic() + self.store.keys.lease_ttl_s
+        while True:
+            try:
+                if transcript.delivered().deltas:
+                    lost = ServiceUnavailable("the worker lost Redis mid-stream")
+                    await self._fail(spec, events, lost, transcript)
+                else:
+                    await self._leases.abandon(self.worker_id, spec.id)
+                return
+            except RedisError:
+                if time.monotonic() > deadline:
+                    log.warning("job %s: Redis is still away; recovery will end it", spec.id)
+                    return
+                await asyncio.sleep(REDIS_RETRY_S)
+
+    def _spent_so_far(self, spec: JobSpec, transcript: Transcript) -> Spent:
+        """What an unsuccessful ending charges: the usage the provider reported, else an
+        estimate of what it generated; nothing when it generated nothing."""
+        step = transcript.step
+        if step is None or not (transcript.usage or transcript.has_output):
+            return Spent()
+        usage = transcript.usage or _estimate_usage(spec, transcript)
+        cost = cost_of(self.settings.prices, step.provider, step.model, usage)
+        charge = self.accounting.charge(
+            owner=spec.owner,
+            model=spec.model,
+            provider=step.provider,
+            usage=usage,
+            cost=cost,
+            succeeded=False,
+        )
+        return Spent(usage, cost, charge)
+
+
+class Spent(NamedTuple):
+    """What an unsuccessful job used, priced, and its charge (all None: nothing generated)."""
+
+    usage: Usage | None = None
+    cost: float | None = None
+    charge: Charge | None = None
 
 
 def _consume_cancellation() -> None:
@@ -240,14 +327,7 @@ def _consume_cancellation() -> None:
 
 
 def _estimate_usage(spec: JobSpec, transcript: Transcript) -> Usage:
-    """Rough counts (four characters a token) for a provider that reported none."""
-    prompt = estimate_prompt_tokens(spec.request)
+    """Estimated counts for a provider that reported none."""
     generated = transcript.content + transcript.reasoning
     generated += [piece for call in transcript.calls for piece in call.arguments]
-    completion = sum(map(len, generated)) // 4 + 1
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        estimated=True,
-    )
+    return estimated_usage(spec.request, "".join(generated))

@@ -10,17 +10,23 @@ import asyncio
 import logging
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
+from celery import Celery
 from redis.asyncio import Redis
 
 from shared.accounting import Accounting
+from shared.billing import JobEnder
 from shared.consumers import ConsumerRegistry
 from shared.gc_tuning import tune_gc
+from shared.heartbeats import WorkerHeartbeats
 from shared.jobstore import JobStore
+from shared.leases import LeaseBook
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.provider_health import ProviderHealth
+from shared.queue import TaskPublisher
 from shared.redis_client import connect_redis
 from shared.settings import Settings
 from shared.telemetry import CURRENT, RequestContext
@@ -29,7 +35,9 @@ from workers.cancel import CancelRegistry
 from workers.catalog import keep_listing
 from workers.consumer_watch import ConsumerWatch
 from workers.control import Handler, listen_for_control
+from workers.lease_keeper import LeaseKeeper
 from workers.providers.registry import ProviderPool
+from workers.recovery import JobRecovery
 from workers.runner import JobRunner
 from workers.telemetry import REPORT, JobReport, JobTelemetry
 
@@ -54,6 +62,7 @@ class WorkerRuntime:
         worker_id: str,
         queues: list[str],
         *,
+        celery: Celery,
         telemetry: JobTelemetry | None = None,
         watch: ConsumerWatch | None = None,
     ) -> None:
@@ -63,6 +72,7 @@ class WorkerRuntime:
         self.watch = watch
         self.worker_id = worker_id
         self.queues = queues
+        self.celery = celery
         self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="llm-io", daemon=True)
         self._background: list[asyncio.Task[None]] = []
@@ -71,6 +81,7 @@ class WorkerRuntime:
         self._runner: JobRunner | None = None
         self._health: ProviderHealth | None = None
         self._batches: BatchService | None = None  # on workers of the batch queue
+        self._lease_keeper: LeaseKeeper | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -139,7 +150,24 @@ class WorkerRuntime:
             worker_id=self.worker_id,
             telemetry=self.telemetry,
         )
-        await store.record_worker_heartbeat(self.worker_id, self.consuming())
+        heartbeats = WorkerHeartbeats(self._redis, settings.keys)
+        self._lease_keeper = LeaseKeeper(
+            redis_url=settings.redis_url,
+            keys=settings.keys,
+            worker_id=self.worker_id,
+            running=cancels.running,
+            cancel=cancels.cancel,
+            loop=self.loop,
+        )
+        self._lease_keeper.start()
+        recovery = JobRecovery(
+            leases=LeaseBook(self._redis, settings.keys),
+            ender=JobEnder(store, Accounting(self._redis, settings.keys), settings.prices),
+            publisher=TaskPublisher.for_settings(self.celery, settings, self._redis),
+            worker_id=self.worker_id,
+            max_attempts=settings.max_job_attempts,
+            interval_s=settings.recovery_interval_s,
+        )
         handlers: dict[str, Handler] = {
             settings.keys.cancel_channel: cancels.cancel_message,
             settings.keys.circuit_channel: health.note_change,
@@ -150,25 +178,26 @@ class WorkerRuntime:
         catalog = ProviderCatalog(settings, health, self._redis)
         self._background = [
             asyncio.create_task(control),
-            asyncio.create_task(self._maintain(store, cancels, health)),
+            asyncio.create_task(self._maintain(heartbeats, health)),
+            asyncio.create_task(recovery.run()),
             asyncio.create_task(keep_listing(catalog, self._providers, self.worker_id)),
-            asyncio.create_task(self._report_consumers(ConsumerRegistry(store))),
+            asyncio.create_task(self._report_consumers(ConsumerRegistry(heartbeats))),
         ]
         if settings.batch.queue in self.queues:
             self._batches = BatchService.build(settings, store, self._runner, self.worker_id)
             self._background.append(asyncio.create_task(self._batches.maintain()))
 
-    async def _maintain(
-        self, store: JobStore, cancels: CancelRegistry, health: ProviderHealth
-    ) -> None:
-        """Heartbeat, lease renewal, a second look at cancel flags, and the provider counters,
-        a few times a lease."""
-        interval_s = store.keys.lease_ttl_s / 3
+    async def _maintain(self, heartbeats: WorkerHeartbeats, health: ProviderHealth) -> None:
+        """Heartbeat (while the consumer consumes) and the provider counters, three times a
+        lease (the leases themselves are renewed by the LeaseKeeper's thread)."""
+        interval_s = self.settings.keys.lease_ttl_s / 3
         while True:
             try:
-                await store.record_worker_heartbeat(self.worker_id, self.consuming())
-                for job_id in await store.renew_leases(cancels.running()):
-                    cancels.cancel(job_id)
+                consuming = self.consuming()
+                if consuming:
+                    await heartbeats.beat(self.worker_id, consuming)
+                if consuming == self.queues:
+                    _touch(self.settings.worker_liveness_file)
                 await health.flush_stats()
             except Exception:
                 log.warning("worker maintenance failed; retrying", exc_info=True)
@@ -198,12 +227,22 @@ class WorkerRuntime:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._lease_keeper is not None:
+            await asyncio.to_thread(self._lease_keeper.stop)
         if self._health is not None:
             await self._health.flush_stats()
         if self._providers is not None:
             await self._providers.aclose()
         if self._redis is not None:
-            store = JobStore(self._redis, self.settings.keys)
-            await store.forget_worker(self.worker_id, self.queues)
-            await ConsumerRegistry(store).forget(self.worker_id, self.queues)
-            await self._redis.aclose()
+            try:
+                await ConsumerRegistry(WorkerHeartbeats(self._redis, self.settings.keys)).forget(
+                    self.worker_id, self.queues
+                )
+            finally:
+                await self._redis.aclose()
+
+
+def _touch(path: Path | None) -> None:
+    """Mark the liveness file: a probe checks that it is recent (deploy/README.md)."""
+    if path is not None:
+        path.touch()

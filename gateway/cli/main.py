@@ -75,8 +75,15 @@ def gateway(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.http_protocol import HttpLimits, bounded_http
 
     settings = load_settings(config)
+    limits = HttpLimits(
+        max_header_bytes=settings.http_max_header_bytes,
+        max_headers=settings.http_max_headers,
+        head_timeout_s=settings.http_head_timeout_s,
+        body_idle_timeout_s=settings.http_body_idle_timeout_s,
+    )
     configure_logging(log_level, settings.log_format, "gateway")
     if access_log:
         logging.getLogger("gateway.access").setLevel(logging.INFO)
@@ -86,7 +93,7 @@ def gateway(
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_http(limits),
         log_level=log_level,
         # Ours (gateway.observe) names the route, not the path: a GET stream's query holds
         # its prompt. No log_config: uvicorn's lines go through the same JSON handler.

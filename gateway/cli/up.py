@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gateway.cli.children import Child, spawn, stop_children, wait_until_healthy
+from gateway.cli.children import Child, spawn, stop_children, supervise, wait_until_healthy
 from gateway.cli.dev_access import DevAccess, dev_access
 from gateway.cli.errors import CliError, ExitCode
 from gateway.cli.options import settings_from
@@ -50,7 +50,7 @@ def run_up(
     data_dir: Path | None,
     console: Console,
 ) -> int:
-    """Run everything until Ctrl-C (or a child dies); returns the exit code."""
+    """Run everything until Ctrl-C, restarting a child that dies; returns the exit code."""
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -93,12 +93,7 @@ def run_up(
                 state_file=settings.up_state_file,
                 data_dir=data_dir,
             )
-            while not stopping and all(c.process.poll() is None for c in children):
-                time.sleep(0.2)
-            if not stopping:
-                dead = [c.name for c in children if c.process.poll() is not None]
-                console.print(f"[red]{', '.join(dead)} exited; stopping the rest.[/]")
-                return 1
+            supervise(children, console, lambda: stopping)
             console.print("Stopping…")
             return 0
         finally:

@@ -33,6 +33,7 @@ from gateway.auth import Principal, authenticate
 from gateway.graphql.context import PRINCIPAL_SCOPE_KEY, headers_from_payload
 from gateway.graphql.errors import error_response, extensions_of
 from gateway.jobs import Gateway
+from shared.bounds import MAX_JSON_DEPTH, json_too_deep
 from shared.errors import (
     Forbidden,
     GatewayError,
@@ -60,6 +61,10 @@ class GatewayHTTPHandler(GraphQLHTTPHandler):
             )
         except GatewayError as error:
             return error_response(error)
+        if json_too_deep(await request.body()):  # before a parser that recurses sees it
+            return error_response(
+                MalformedBody(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+            )
         try:
             await self.extract_data_from_request(request)  # Starlette keeps the parsed body
         except HttpError as error:

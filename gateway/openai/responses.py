@@ -23,6 +23,7 @@ from gateway.deps import GatewayDep
 from gateway.jobs import Gateway
 from gateway.openai.responses_store import ResponseStore, StoredResponse
 from gateway.openai.responses_stream import OnOutcome, replayed, response_stream
+from gateway.openapi import RESPONSES_STREAM
 from gateway.responses import JSON
 from gateway.session import CompletionSession, client_gone
 from gateway.sse import event_stream_response
@@ -58,7 +59,11 @@ def response_store(gateway: Gateway) -> ResponseStore:
     return ResponseStore(gateway.redis, gateway.settings.keys, gateway.store)
 
 
-@router.post("/responses", summary="OpenAI Responses API: create a response")
+@router.post(
+    "/responses",
+    summary="OpenAI Responses API: create a response",
+    responses={200: RESPONSES_STREAM},
+)
 async def create_response(
     body: ResponsesBody,
     request: Request,
@@ -100,7 +105,11 @@ async def create_response(
     return JSON(finished_response(shell, outcome), headers=session.all_headers)
 
 
-@router.get("/responses/{response_id}", summary="OpenAI Responses API: a stored response")
+@router.get(
+    "/responses/{response_id}",
+    summary="OpenAI Responses API: a stored response",
+    responses={200: RESPONSES_STREAM},
+)
 async def retrieve_response(
     response_id: str,
     gateway: GatewayDep,

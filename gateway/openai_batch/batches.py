@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from gateway.auth import PrincipalDep
+from gateway.idempotency import Idempotency, IdempotencyKeyHeader
 from gateway.openai_batch.service import BatchApiDep
 from gateway.responses import JSON
 from shared.batch.models import list_object
+from shared.bounds import JsonObject
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
@@ -23,20 +25,31 @@ class CreateBatch(BaseModel):
     input_file_id: str
     endpoint: str
     completion_window: str
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     # Accepted for the SDK's sake; result files are kept until deleted.
-    output_expires_after: dict[str, Any] | None = None
+    output_expires_after: JsonObject | None = None
 
 
 @router.post("", summary="Create a batch from an uploaded JSONL file")
-async def create(body: CreateBatch, api: BatchApiDep, caller: PrincipalDep) -> JSON:
-    batch = await api.create_batch(
-        owner=caller.key_id,
-        input_file_id=body.input_file_id,
-        endpoint=body.endpoint,
-        completion_window=body.completion_window,
-        metadata=body.metadata,
-    )
+async def create(
+    body: CreateBatch,
+    api: BatchApiDep,
+    caller: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSON:
+    keys = Idempotency.for_batches(api.batches.redis, api.settings)
+    async with keys.submission(caller.key_id, idempotency_key, body.model_dump()) as claim:
+        if isinstance(claim, str):  # a repeat: the batch the first request made
+            return JSON((await api.batches.get(claim, owner=caller.key_id)).to_openai())
+        batch = await api.create_batch(
+            owner=caller.key_id,
+            input_file_id=body.input_file_id,
+            endpoint=body.endpoint,
+            completion_window=body.completion_window,
+            metadata=body.metadata,
+        )
+        if claim is not None:
+            await claim.created(batch.id)
     return JSON(batch.to_openai())
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth import PrincipalDep
-from gateway.openai_batch.service import BatchApiDep
+from gateway.idempotency import Idempotency, IdempotencyKeyHeader
+from gateway.openai_batch.service import BatchApi, BatchApiDep
 from gateway.responses import JSON
-from shared.batch.models import ENDPOINT, FileRecord, new_file_id
+from shared.batch.models import ENDPOINT, Batch, FileRecord, new_file_id
+from shared.bounds import JsonObject, JsonValue
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
 NATIVE_PATH = "/api/v1/batches"
@@ -28,13 +29,34 @@ class NativeBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requests: list[Any] = Field(min_length=1)
-    metadata: dict[str, Any] | None = None
+    requests: list[JsonValue] = Field(min_length=1)
+    metadata: JsonObject | None = None
     completion_window: str = "24h"
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Create a batch from JSON requests")
-async def create(body: NativeBatch, api: BatchApiDep, caller: PrincipalDep) -> JSON:
+async def create(
+    body: NativeBatch,
+    api: BatchApiDep,
+    caller: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSON:
+    keys = Idempotency.for_batches(api.batches.redis, api.settings)
+    async with keys.submission(caller.key_id, idempotency_key, body.model_dump()) as claim:
+        if isinstance(claim, str):  # a repeat: the batch the first request made
+            batch = await api.batches.get(claim, owner=caller.key_id)
+        else:
+            batch = await _create(body, api, caller.key_id)
+            if claim is not None:
+                await claim.created(batch.id)
+    return JSON(
+        batch.to_openai(),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/v1/batches/{batch.id}"},
+    )
+
+
+async def _create(body: NativeBatch, api: BatchApi, owner: str) -> Batch:
     file_id = new_file_id()
 
     async def lines() -> AsyncIterator[bytes]:
@@ -49,22 +71,17 @@ async def create(body: NativeBatch, api: BatchApiDep, caller: PrincipalDep) -> J
     await api.files.save(
         FileRecord(
             id=file_id,
-            owner=caller.key_id,
+            owner=owner,
             bytes=size,
             created_at=int(time.time()),
             filename="requests.jsonl",
             purpose="batch",
         )
     )
-    batch = await api.create_batch(
-        owner=caller.key_id,
+    return await api.create_batch(
+        owner=owner,
         input_file_id=file_id,
         endpoint=ENDPOINT,
         completion_window=body.completion_window,
         metadata=body.metadata,
-    )
-    return JSON(
-        batch.to_openai(),
-        status_code=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/v1/batches/{batch.id}"},
     )

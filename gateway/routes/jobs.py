@@ -15,14 +15,16 @@ from gateway.completions import follow_session
 from gateway.completions import submit as submit_job
 from gateway.deps import GatewayDep
 from gateway.event_access import EventRequestDep, Reader, answer_events
+from gateway.idempotency import Idempotency, IdempotencyKeyHeader
 from gateway.jobs import Gateway
 from gateway.native_chat import NativeChat
 from gateway.openapi import EVENT_STREAM, STREAM_SECURITY
 from gateway.responses import JSON
 from gateway.sse import EventStreamResponse, event_stream_response, sse_body
 from gateway.stream_tokens import StreamGrant
+from shared.bounds import INT64_MAX
 from shared.errors import JobFinished
-from shared.jobs import Job
+from shared.jobs import Job, JobSpec
 from shared.jobstore import CancelOutcome
 from shared.recent_jobs import latest_jobs
 
@@ -59,27 +61,40 @@ async def submit(
     gateway: GatewayDep,
     caller: PrincipalDep,
     cache_control: CacheControlHeader,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSON:
     chat = with_cache_header(body, cache_control)
-    admission = await admit(gateway, caller, chat, kind="background")
-    spec = admission.spec
-    await submit_job(gateway, admission)
-    links = job_links(spec.id, gateway, spec.owner)
+    settings = gateway.settings
+    keys = Idempotency(gateway.redis, settings.keys, "jobs", settings.idempotency_ttl_s)
+    request_body = chat.model_dump(mode="json")
+    async with keys.submission(caller.key_id, idempotency_key, request_body) as claim:
+        if isinstance(claim, str):  # a repeat: the job the first request made
+            job = await gateway.load(claim, owner=caller.key_id)
+            replayed = {"Idempotent-Replayed": "true"}
+            return _accepted(gateway, job, job.status.value, job.cache or "MISS", headers=replayed)
+        admission = await admit(gateway, caller, chat, kind="background")
+        spec = admission.spec
+        await submit_job(gateway, admission)
+        if claim is not None:
+            await claim.created(spec.id)
     hit = admission.hit is not None
+    return _accepted(
+        gateway,
+        spec,
+        "succeeded" if hit else "queued",
+        "HIT" if hit else "MISS",
+        headers={"X-Cache": "HIT" if hit else "MISS", **admission.headers},
+    )
+
+
+def _accepted(
+    gateway: Gateway, job: Job | JobSpec, state: str, cache: str, *, headers: dict[str, str]
+) -> JSON:
+    links = job_links(job.id, gateway, job.owner)
     return JSON(
-        {
-            "id": spec.id,
-            "status": "succeeded" if hit else "queued",
-            "model": spec.model,
-            "cache": "HIT" if hit else "MISS",
-            "links": links,
-        },
+        {"id": job.id, "status": state, "model": job.model, "cache": cache, "links": links},
         status_code=status.HTTP_202_ACCEPTED,
-        headers={
-            "Location": links["self"],
-            "X-Cache": "HIT" if hit else "MISS",
-            **admission.headers,
-        },
+        headers={"Location": links["self"], **headers},
     )
 
 
@@ -121,7 +136,9 @@ async def events(
     request: Request,
     gateway: GatewayDep,
     ask: EventRequestDep,
-    after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=INT64_MAX, description="like Last-Event-ID")
+    ] = None,
 ) -> Response:
     async def respond(reader: Reader) -> Response:
         if reader.grant is not None:

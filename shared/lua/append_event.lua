@@ -1,11 +1,17 @@
 -- Append one event to a job: assign the next seq, store it, publish it, all or nothing.
--- KEYS[1] job hash, KEYS[2] event stream
+-- KEYS[1] job hash, KEYS[2] event stream, KEYS[3] its lease, KEYS[4] leased-jobs index,
+-- KEYS[5] queued-jobs index
 -- ARGV[1] channel, ARGV[2] event JSON without seq (starts with '{'),
 -- ARGV[3] terminal status to set, or '', ARGV[4] status the job must be in, or '',
 -- ARGV[5] stream cap, ARGV[6] result TTL s, ARGV[7] events TTL s, ARGV[8] prefix of the
--- owners' running-jobs sets, ARGV[9] job id, ARGV[10..] field/value pairs to set on the job
--- hash with the event. The job's last event also frees its owner's concurrency slot.
--- Returns the seq, 0 when the job has already ended (or is not in ARGV[4]), -1 when unknown.
+-- owners' running-jobs sets, ARGV[9] job id, ARGV[10] the worker that must hold the job's
+-- lease, or '' (a worker whose lease lapsed may have been replaced: its appends are refused),
+-- ARGV[11] the usage to charge with the job's last event (JSON, see charge), or '',
+-- ARGV[12..] field/value pairs to set on the job hash with the event.
+-- The job's last event also frees its owner's concurrency slot and leaves the job indexes, and
+-- its usage is charged in the same step: a crash between the two cannot lose it.
+-- Returns the seq, 0 when the job has already ended (or is not in ARGV[4], or the lease is
+-- not ARGV[10]'s), -1 when unknown.
 -- A job that succeeds with a cache_key field stores its answer (see store_answer); a job that
 -- ends frees its in-flight key, so identical requests stop joining it.
 
@@ -33,18 +39,35 @@ local function store_answer(seq)
     .. ',"events":[' .. table.concat(parts, ',') .. ']}', 'EX', f[2])
 end
 
+-- {"day": usage-day hash, "prefix": "key|model|provider|", "values": {metric: "n"}, "ttl": s,
+--  "spend": [spend counter keys], "cost": "usd" or absent}: shared/accounting.py builds it.
+local function charge(raw)
+  local c = cjson.decode(raw)
+  for metric, value in pairs(c.values) do
+    redis.call('HINCRBYFLOAT', c.day, c.prefix .. metric, value)
+  end
+  redis.call('EXPIRE', c.day, c.ttl)
+  if c.cost then
+    for _, counter in ipairs(c.spend) do
+      redis.call('INCRBYFLOAT', counter, c.cost)
+      redis.call('EXPIRE', counter, c.ttl)
+    end
+  end
+end
+
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 if ARGV[4] ~= '' and status ~= ARGV[4] then return 0 end
+if ARGV[10] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[10] then return 0 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local payload = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '0-' .. seq, 'e', payload)
 if seq == 1 then
   redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
 end
-if #ARGV > 9 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+if #ARGV > 11 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 12))
 end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[3])
@@ -52,6 +75,10 @@ if ARGV[3] ~= '' then
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   local owner = cjson.decode(redis.call('HGET', KEYS[1], 'spec'))['owner']
   redis.call('ZREM', ARGV[8] .. owner .. ':jobs', ARGV[9])
+  redis.call('ZREM', KEYS[4], ARGV[9])
+  redis.call('ZREM', KEYS[5], ARGV[9])
+  redis.call('DEL', KEYS[3])
+  if ARGV[11] ~= '' then charge(ARGV[11]) end
   if ARGV[3] == 'succeeded' then store_answer(seq) end
   local inflight = redis.call('HGET', KEYS[1], 'inflight')
   if inflight and redis.call('GET', inflight) == ARGV[9] then redis.call('DEL', inflight) end

@@ -265,5 +265,6 @@ def test_usage_counts_a_hit_as_saved_tokens(client: httpx.Client, stack: Stack, 
     assert (saved["prompt_tokens"], saved["completion_tokens"]) == (0, 0)
     assert saved["saved_tokens"] == first["usage"]["total_tokens"]
 
-    metrics = httpx.get(f"{stack.base_url}/metrics").text
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    metrics = httpx.get(f"{stack.base_url}/metrics", headers=admin).text
     assert 'llm_gateway_cache_requests_total{model="cached",outcome="hit"}' in metrics

@@ -121,7 +121,10 @@ def test_flower_shows_named_workers_and_true_task_states(
         def tasks() -> dict[str, Any] | None:
             found: dict[str, Any] = httpx.get(f"{flower}/api/tasks", auth=LOGIN, timeout=10).json()
             states = {job: found.get(job, {}).get("state") for job in expected}
-            return found if states == expected else None
+            # A job cancelled at once may be REVOKED in Flower before its task-received event
+            # (sent batched, tens of ms later) brings its args.
+            received = all(found.get(job, {}).get("args") for job in expected)
+            return found if states == expected and received else None
 
         found = until(tasks)
         for job_id in expected:

@@ -21,13 +21,16 @@ from tests.conftest import Stack
 from tests.graphql_helpers import COMPLETE_STREAM, TRANSPORT_WS, collect, http_client, ws_session
 from tests.helpers import COMPLETE_URL, STREAM_URL, chat, directive
 from tests.metrics_helpers import Samples, label_values, scrape, total, value, wait_until
-from tests.stack import create_api_key
+from tests.stack import ADMIN_KEY, create_api_key
+
+# /metrics on the API port takes the metrics key or the admin key.
+SCRAPER = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 pytestmark = pytest.mark.integration
 
 
 def both(stack: Stack) -> tuple[Samples, Samples]:
-    return scrape(f"{stack.base_url}/metrics"), scrape(stack.worker_metrics_url)
+    return scrape(f"{stack.base_url}/metrics", SCRAPER), scrape(stack.worker_metrics_url)
 
 
 def succeeded(worker: Samples, model: str, provider: str) -> float:
@@ -114,7 +117,9 @@ def test_every_front_end_counts_its_requests_and_jobs(stack: Stack) -> None:
     assert value(worker, "llm_gateway_worker_consuming", queue="llm.interactive") == 1
     # Every session has closed.
     wait_until(
-        lambda: value(scrape(f"{stack.base_url}/metrics"), "llm_gateway_active_streams") == 0
+        lambda: (
+            value(scrape(f"{stack.base_url}/metrics", SCRAPER), "llm_gateway_active_streams") == 0
+        )
     )
 
 
@@ -157,7 +162,7 @@ def test_failures_fallbacks_and_cancellations_are_told_apart(stack: Stack) -> No
 
 
 def test_rate_limit_and_budget_refusals_by_reason(stack: Stack) -> None:
-    before = scrape(f"{stack.base_url}/metrics")
+    before = scrape(f"{stack.base_url}/metrics", SCRAPER)
     limited = create_api_key(stack.base_url, "metrics-rpm", limits={"requests_per_minute": 1})
     budgeted = create_api_key(
         stack.base_url, "metrics-budget", budget={"limit_usd": 0.00001, "period": "day"}
@@ -172,7 +177,7 @@ def test_rate_limit_and_budget_refusals_by_reason(stack: Stack) -> None:
                 statuses.setdefault(key, []).append(answer.status_code)
     assert statuses[limited][-1] == 429
     assert statuses[budgeted][-1] == 402
-    after = scrape(f"{stack.base_url}/metrics")
+    after = scrape(f"{stack.base_url}/metrics", SCRAPER)
     refusals = "llm_gateway_rate_limit_refusals_total"
     # The limit that refused: requests, tokens or concurrency.
     assert value(after, refusals, limit="requests") == value(before, refusals, limit="requests") + 2
@@ -184,7 +189,7 @@ def test_circuits_and_queues_are_read_on_scrape(stack: Stack) -> None:
     with stack.client() as client:
         for _ in range(3):  # the stack's circuits open after three failures
             client.post(COMPLETE_URL, json=chat(directive(status=503), model="metrics-circuit"))
-    samples = scrape(f"{stack.base_url}/metrics")
+    samples = scrape(f"{stack.base_url}/metrics", SCRAPER)
     state = "llm_gateway_circuit_state"
     assert value(samples, state, provider="fake", model="fake-metrics-circuit", state="open") == 1
     assert value(samples, state, provider="fake", model="fake-metrics-circuit", state="closed") == 0

@@ -119,7 +119,8 @@ def test_a_worker_that_stops_consuming_is_reported_and_restarts_its_consumer(
     gateway, base_url = start_gateway(env, tmp_path)
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     try:
-        (name,) = [str(m) for m in client.zrange(f"llm:workers:{queue}", 0, -1)]
+        # Members are "<redis run id>|<worker name>" (shared/lua/worker_heartbeat.lua).
+        (name,) = [str(m).split("|", 1)[1] for m in client.zrange(f"llm:workers:{queue}", 0, -1)]
         assert name.startswith(f"{queue}-")  # its name says its queue
         assert ready(base_url) == 200
         # Celery's own remote control: the process lives on, its consumer stops polling.

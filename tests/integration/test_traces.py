@@ -54,8 +54,8 @@ def traced(
 
     worker_id = f"{queue}-traces@test"
     telemetry = JobTelemetry(settings, WorkerMetrics(), tracing, queue=queue)
-    runtime = WorkerRuntime(settings, worker_id, [queue], telemetry=telemetry)
     app = create_celery(settings)
+    runtime = WorkerRuntime(settings, worker_id, [queue], celery=app, telemetry=telemetry)
     register_tasks(app, runtime)
     runtime.start()
     port = free_port()

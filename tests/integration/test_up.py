@@ -11,6 +11,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from tests.faults import wait_until
 from tests.helpers import content_of
 from tests.up_helpers import Up, clean_env
 
@@ -61,5 +62,44 @@ def test_up_streams_demo_tokens_and_ctrl_c_stops_every_child(
         assert not [c for c in children if c.is_running() and c.status() != "zombie"]
         assert not up.state_file.exists()  # withdrawn: the CLI finds no gateway that is gone
         assert "Warm shutdown" not in up.output()
+    finally:
+        up.kill()
+
+
+def test_up_restarts_a_child_that_dies_and_says_so(tmp_path: Path) -> None:
+    up = Up(tmp_path, ["--no-flower"], clean_env(tmp_path))
+    try:
+        up.start()
+        dev_key = up.dev_key()
+        for name, marker in (("worker", "worker"), ("gateway", "gateway")):
+            doomed = next(
+                c
+                for c in up.children()
+                if marker in c.cmdline()
+                and "--queues" not in c.cmdline()
+                and "gateway.cli.main" in " ".join(c.cmdline())
+            )
+            doomed.kill()
+            wait_until(
+                lambda name=name: f"{name} restarted" in up.output(),  # type: ignore[misc]
+                30,
+                f"up to restart the {name}",
+            )
+            assert re.search(rf"{name} exited \(code -9\); restarting it in 1 s", up.output())
+
+            def streams() -> bool:
+                try:
+                    with (
+                        up.client(dev_key) as client,
+                        connect_sse(
+                            client, "GET", "/api/v1/llm/complete/stream", params={"prompt": "Hi"}
+                        ) as source,
+                    ):
+                        return list(source.iter_sse())[-1].event == "done"
+                except httpx.HTTPError:
+                    return False
+
+            wait_until(streams, 30, f"a stream after the {name} restarted")
+        assert up.stop() == 0
     finally:
         up.kill()

@@ -163,7 +163,12 @@ def test_probes_and_scrapes_hit_the_right_endpoints() -> None:
     assert probe_path(gateway, "readinessProbe") == ("/api/v1/health/ready", 8000)
     assert probe_path(gateway, "livenessProbe") == ("/api/v1/health/live", 8000)
     assert {"/api/v1/health/ready", "/api/v1/health/live", "/metrics"} <= routes
-    assert gateway_pod["metadata"]["annotations"]["prometheus.io/port"] == "8000"
+    # Scraped keyless on the gateway's metrics listener, not on the API port.
+    gateway_env = {e["name"]: e.get("value") for e in gateway["env"]}
+    metrics_port = gateway_env["LLM_GATEWAY_METRICS_LISTEN"].rsplit(":", 1)[1]
+    ports = {p["name"]: p["containerPort"] for p in gateway["ports"]}
+    assert ports["metrics"] == int(metrics_port)
+    assert gateway_pod["metadata"]["annotations"]["prometheus.io/port"] == metrics_port
     assert gateway_pod["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
     assert gateway["args"] == ["gateway", "--host", "0.0.0.0", "--port", "8000"]
     for name in ("worker", "batch-worker"):
@@ -171,7 +176,9 @@ def test_probes_and_scrapes_hit_the_right_endpoints() -> None:
         (worker,) = pod["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in worker["env"]}
         port = int(env["LLM_GATEWAY_WORKER_METRICS_PORT"])
-        assert probe_path(worker, "livenessProbe") == ("/metrics", port)
+        # Alive while its consumer consumes: the probe reads the file the worker touches then.
+        liveness = " ".join(worker["livenessProbe"]["exec"]["command"])
+        assert env["LLM_GATEWAY_WORKER_LIVENESS_FILE"] in liveness
         assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
     services = compose()["services"]
     assert "/api/v1/health/live" in " ".join(services["gateway"]["healthcheck"]["test"])

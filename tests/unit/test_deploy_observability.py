@@ -89,10 +89,8 @@ def test_the_operator_rule_holds_the_same_alerts() -> None:
     plain = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
     assert rule["spec"]["groups"] == plain["groups"]
     monitors: list[dict[str, Any]] = [d for d in docs if d and d["kind"] == "PodMonitor"]
-    assert {e["port"] for m in monitors for e in m["spec"]["podMetricsEndpoints"]} == {
-        "http",
-        "metrics",
-    }
+    # Gateways and workers alike are scraped on their keyless metrics port.
+    assert {e["port"] for m in monitors for e in m["spec"]["podMetricsEndpoints"]} == {"metrics"}
 
 
 def test_the_configuration_reference_is_generated_from_the_settings() -> None:

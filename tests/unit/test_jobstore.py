@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from fakeredis import FakeAsyncRedis
 
+from shared.accounting import Accounting, Charge, utc_day
 from shared.errors import Conflict
-from shared.events import DeltaEvent, StartEvent
+from shared.events import DeltaEvent, ErrorEvent, StartEvent
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from shared.leases import LeaseBook
+from shared.usage import Usage
 from tests.unit.specs import demo_spec, done_event
 
 
@@ -77,7 +81,9 @@ async def test_cancel_ends_a_queued_job_and_flags_a_running_one(store: JobStore)
     assert await store.status_of(running.id) is JobStatus.RUNNING
     untouched = await new_job(store)
     await store.claim(untouched.id, "w")
-    assert await store.renew_leases([running.id, untouched.id]) == [running.id]
+    renewal = await LeaseBook(store.redis, store.keys).renew("w", [running.id, untouched.id])
+    assert renewal.cancel == [running.id]
+    assert renewal.lost == []
 
 
 async def test_a_claim_after_cancel_sees_the_flag(store: JobStore) -> None:
@@ -104,3 +110,36 @@ async def test_an_exclusive_create_of_a_new_id_stores_the_job(store: JobStore) -
     spec = demo_spec(kind="background", job_id="client-chosen-id")
     await store.create(spec, exclusive=True)
     assert await store.status_of("client-chosen-id") == JobStatus.QUEUED
+
+
+async def test_a_jobs_usage_is_charged_once_with_its_last_event(store: JobStore) -> None:
+    accounting = Accounting(store.redis, store.keys)
+    spec = await new_job(store)
+    usage = Usage(prompt_tokens=3, completion_tokens=5, total_tokens=8, estimated=True)
+
+    def charge() -> Charge:
+        return accounting.charge(
+            owner="o", model="demo", provider="p", usage=usage, cost=0.5, succeeded=False
+        )
+
+    cancelled = ErrorEvent(code="cancelled", message="gone")
+    assert await store.append(spec.id, cancelled, ends_as=JobStatus.CANCELLED, charge=charge())
+    # A second ending (a late worker, a recovery) is refused, and charges nothing.
+    late = ErrorEvent(code="worker_lost", message="late")
+    assert not await store.append(spec.id, late, ends_as=JobStatus.FAILED, charge=charge())
+    today = utc_day(time.time())
+    [row] = await accounting.report(since=today, until=today, group_by=["key"])
+    assert (row["requests"], row["incomplete_requests"]) == (1, 1)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["estimated_requests"]) == (3, 5, 1)
+    assert row["cost_usd"] == 0.5
+    assert await accounting.spent("o", "day") == 0.5
+
+
+async def test_an_append_needing_a_lease_its_worker_lost_is_refused(store: JobStore) -> None:
+    spec = await new_job(store)
+    await store.claim(spec.id, "w1")
+    assert await store.append(spec.id, StartEvent(provider="p", model="m"), holder="w1") == 1
+    await store.release(spec.id)  # w1's lease lapsed; recovery may have given the job away
+    assert await store.append(spec.id, DeltaEvent(content="a"), holder="w1") == 0
+    await store.claim(spec.id, "w2")
+    assert await store.append(spec.id, DeltaEvent(content="b"), holder="w2") == 2

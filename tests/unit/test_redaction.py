@@ -59,3 +59,14 @@ def test_any_split_gives_the_same_text_as_redacting_it_whole(
 def test_a_filter_needs_a_pattern_or_a_preset() -> None:
     with pytest.raises(ValueError, match="pattern or a preset"):
         OutputFilter()
+
+
+def test_upstream_error_text_is_scrubbed_of_the_sent_key_and_key_shapes() -> None:
+    from workers.providers.http_errors import error_message, scrub
+
+    sent = "my-own-provider-key"
+    body = {"error": {"message": f"Incorrect API key provided: {sent}; also Bearer abc.def"}}
+    assert error_message(body, [sent]) == "Incorrect API key provided: [redacted]; also [redacted]"
+    for key in ("sk-ant-api03-AbCdEf012345", "sk-or-v1-0123456789abcdef", "lgw-0a1b2c-secret99"):
+        assert scrub(f"key {key} refused") == "key [redacted] refused"
+    assert scrub("model gpt-4o-mini is not available") == "model gpt-4o-mini is not available"

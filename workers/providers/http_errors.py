@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -35,6 +36,42 @@ REJECTED_TYPES = frozenset(
 )
 
 
+# Credentials a provider's error text may echo (OpenAI's "Incorrect API key provided: sk-..."),
+# by their shape: a bearer token, the usual key prefixes (sk-, sk-ant-, sk-or-, rk-, our lgw-,
+# AWS, GitHub, Slack), and any long run of key characters.
+KEY_SHAPES = re.compile(
+    r"(?i:bearer)\s+\S+"
+    r"|\b(?:sk|rk|pk|lgw)-[A-Za-z0-9_\-*.]{6,}"
+    r"|\bAKIA[0-9A-Z]{12,}"
+    r"|\b(?:ghp|gho|ghs|github_pat|xox[abprs])[-_][A-Za-z0-9_\-]{10,}"
+    r"|[A-Za-z0-9_\-]{32,}"
+)
+REDACTED = "[redacted]"
+# Request headers that carry the key the gateway sent.
+KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without the given secrets nor anything shaped like a key."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return KEY_SHAPES.sub(REDACTED, text)
+
+
+def sent_secrets(headers: Mapping[str, str]) -> list[str]:
+    """The credentials among the request ``headers`` the gateway sends (bearer tokens also
+    without their scheme)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    secrets = []
+    for name in KEY_HEADERS:
+        value = lowered.get(name)
+        if value:
+            scheme, _, token = value.partition(" ")
+            secrets += [value, token] if scheme.lower() == "bearer" and token else [value]
+    return secrets
+
+
 def retry_after_s(headers: Mapping[str, str]) -> float | None:
     """The wait the provider asked for: ``retry-after-ms``, then ``retry-after`` as seconds or an
     HTTP date; ignored unless within (0, 60] s, as the official SDKs do."""
@@ -57,8 +94,13 @@ def retry_after_s(headers: Mapping[str, str]) -> float | None:
     return wait
 
 
-def error_message(body: Any) -> str:
-    """The human message inside any provider's error body shape."""
+def error_message(body: Any, secrets: Iterable[str] = ()) -> str:
+    """The human message inside any provider's error body shape, scrubbed of ``secrets`` and
+    of anything shaped like a key before it reaches an event, a log line or a response."""
+    return scrub(_raw_message(body), secrets)
+
+
+def _raw_message(body: Any) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
@@ -90,7 +132,7 @@ def _error_kinds(body: Any) -> set[str]:
 
 
 def is_context_length_error(body: Any) -> bool:
-    message = error_message(body).lower()
+    message = _raw_message(body).lower()
     return "context_length_exceeded" in _error_kinds(body) or any(
         marker in message for marker in CONTEXT_LENGTH_MARKERS
     )
@@ -100,7 +142,7 @@ def is_quota_error(body: Any) -> bool:
     """The account cannot pay: OpenAI's insufficient_quota, Anthropic's billing_error or the
     400 "credit balance is too low" older Anthropic traffic carries (provider-wire.md 5.4)."""
     return bool(_error_kinds(body) & QUOTA_KINDS) or any(
-        marker in error_message(body).lower() for marker in QUOTA_MARKERS
+        marker in _raw_message(body).lower() for marker in QUOTA_MARKERS
     )
 
 
@@ -119,15 +161,19 @@ def from_error_event(provider: str, body: Any) -> ProviderError:
 
 
 def from_status(
-    provider: str, status: int, headers: Mapping[str, str], raw_body: bytes
+    provider: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    secrets: Iterable[str] = (),
 ) -> ProviderError:
-    """The error for a non-2xx answer (header names in any case); its class says whether
-    another attempt may help."""
+    """The error for a non-2xx answer (header names in any case), its message scrubbed of the
+    ``secrets`` sent; its class says whether another attempt may help."""
     try:
         body: Any = orjson.loads(raw_body)
     except orjson.JSONDecodeError:
         body = raw_body[:200].decode("utf-8", "replace")
-    message = f"{provider} answered {status}: {error_message(body)}"
+    message = f"{provider} answered {status}: {error_message(body, secrets)}"
     should_retry = headers.get("x-should-retry")
     retryable = (
         should_retry == "true"

@@ -38,17 +38,29 @@ class UpstreamResponse:
             ) from exc
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """Each network read's bytes, as they arrive."""
+        """Each network read's bytes, as they arrive; a broken body's last bytes too."""
+        content = self._response.content
         try:
-            async for data in self._response.content.iter_any():
+            async for data in content.iter_any():
                 yield data
         except (aiohttp.ClientError, OSError) as exc:
+            # aiohttp raises a broken body's error before handing out the bytes that came in
+            # with it (its readany looks at the exception first): the provider's last tokens.
+            if left := _unread(content):
+                yield left
             raise StreamInterrupted(
                 f"{self._provider}: stream broke ({exc!r})", provider=self._provider
             ) from exc
 
     def close(self) -> None:
         self._response.release()
+
+
+def _unread(content: aiohttp.StreamReader) -> bytes:
+    """The bytes still buffered in ``content`` (aiohttp 3 keeps them in ``_buffer``)."""
+    if not getattr(content, "_buffer", None):
+        return b""
+    return content._read_nowait(-1)
 
 
 class HTTPTransport:
@@ -64,19 +76,25 @@ class HTTPTransport:
         *,
         connect_s: float,
         max_connections: int,
+        keepalive_s: float,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers)
         self._connect_s = connect_s
         self._max_connections = max_connections
+        self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
 
     def _pool(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 headers=self.headers,
-                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections,
+                    limit_per_host=0,
+                    keepalive_timeout=self._keepalive_s,
+                ),
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=self._connect_s, sock_read=None
                 ),

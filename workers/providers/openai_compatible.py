@@ -131,5 +131,5 @@ class OpenAICompatibleProvider(SSEChatProvider):
         finally:
             response.close()
         if response.status != 200:
-            raise from_status(self.name, response.status, response.headers, raw)
+            raise from_status(self.name, response.status, response.headers, raw, self._secrets)
         return embedded_from(self.name, raw, len(call.request.input))

@@ -14,7 +14,7 @@ import orjson
 from shared.config import ProviderConfig
 from shared.errors import ProviderRejected, ProviderUnavailable, StreamInterrupted
 from workers.providers.base import Chunk, Embedded, EmbeddingCall, ProviderCall
-from workers.providers.http_errors import from_status
+from workers.providers.http_errors import from_status, sent_secrets
 from workers.providers.http_transport import HTTPTransport, UpstreamResponse
 from workers.providers.sse import SSEDecoder, SSEFrame
 from workers.providers.timing import ReadBudget
@@ -65,6 +65,7 @@ class SSEChatProvider:
         headers = {"Accept": "text/event-stream", **self.adapter_headers(), **config.headers}
         if config.api_key is not None:
             headers.update(self.auth_headers(config.api_key.get_secret_value()))
+        self._secrets = sent_secrets(headers)  # scrubbed from the provider's error text
         # Reads are timed by ReadBudget (first token, idle, total); the transport times connects.
         self._client = HTTPTransport(
             name,
@@ -72,6 +73,7 @@ class SSEChatProvider:
             headers,
             connect_s=config.timeouts.connect_s,
             max_connections=config.max_connections,
+            keepalive_s=config.keepalive_s,
         )
 
     def auth_headers(self, key: str) -> dict[str, str]:
@@ -96,7 +98,7 @@ class SSEChatProvider:
         try:
             if response.status != 200:
                 raw = await budget.run(response.read(), self.name)
-                raise from_status(self.name, response.status, response.headers, raw)
+                raise from_status(self.name, response.status, response.headers, raw, self._secrets)
             async for chunk in self._chunks(response, budget):
                 yield chunk
         finally:
@@ -151,7 +153,7 @@ class SSEChatProvider:
             path, params, timeout_s=self.config.timeouts.connect_s
         )
         if status != 200:
-            raise from_status(self.name, status, headers, raw)
+            raise from_status(self.name, status, headers, raw, self._secrets)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
