@@ -9,12 +9,17 @@ from typing import Any
 import httpx
 import pytest
 from anthropic import Anthropic
-from anthropic.types import MessageParam, ToolParam
+from anthropic.types import Message, MessageParam, ToolParam
 
 from tests.conftest import Stack
 
 MESSAGES_URL = "/v1/messages"
 HEADERS = {"anthropic-version": "2023-06-01"}
+# A 1x1 PNG.
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
+    "AAAABJRU5ErkJggg=="
+)
 WEATHER: ToolParam = {
     "name": "get_weather",
     "description": "The weather in a city",
@@ -43,6 +48,22 @@ def claude(stack: Stack) -> Iterator[Anthropic]:
 
 def user(text: str) -> list[MessageParam]:
     return [{"role": "user", "content": text}]
+
+
+def ask(client: Anthropic, stream: bool, **arguments: Any) -> Message:
+    """A message, asked for whole or streamed (the SDK's accumulator builds it)."""
+    arguments.setdefault("max_tokens", 300)
+    if not stream:
+        message: Message = client.messages.create(**arguments)
+        return message
+    with client.messages.stream(**arguments) as running:
+        return running.get_final_message()
+
+
+def streamed_text(client: Anthropic, received: list[str], **arguments: Any) -> None:
+    """Stream a message, keeping its text in ``received`` as it comes."""
+    with client.messages.stream(**arguments) as running:
+        received.extend(running.text_stream)
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

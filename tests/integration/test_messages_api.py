@@ -8,6 +8,8 @@ import httpx
 import pytest
 from anthropic import Anthropic
 
+from tests.conftest import Stack
+from tests.helpers import directive, expected_text, new_tag
 from tests.messages_helpers import (
     HEADERS,
     MESSAGES_URL,
@@ -16,8 +18,6 @@ from tests.messages_helpers import (
     sse_events,
     user,
 )
-from tests.conftest import Stack
-from tests.helpers import directive, expected_text, new_tag
 
 __all__ = ["claude"]  # fixtures these tests use
 
@@ -56,7 +56,12 @@ def test_a_streamed_message_accumulates_into_the_same_message(
 
 
 def test_the_stream_is_anthropic_s_exact_sequence(stack: Stack, client: httpx.Client) -> None:
-    body = {"model": "fake", "max_tokens": 50, "stream": True, "messages": user(directive(tokens=4))}
+    body = {
+        "model": "fake",
+        "max_tokens": 50,
+        "stream": True,
+        "messages": user(directive(tokens=4)),
+    }
     response = client.post(f"{MESSAGES_URL}?beta=true", json=body, headers=HEADERS)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -132,13 +137,16 @@ def test_system_blocks_and_system_turns_reach_the_provider(claude: Anthropic, st
         messages=[
             {"role": "user", "content": [{"type": "text", "text": directive(tokens=2, tag=tag)}]},
             # Claude Code sends system turns inside the conversation.
-            {"role": "system", "content": [{"type": "text", "text": "# Environment"}]},  # type: ignore[typeddict-item]
+            {"role": "system", "content": [{"type": "text", "text": "# Environment"}]},
         ],
     )
     assert message.content[0].type == "text" and message.content[0].text == "t1 t2"
     sent = stack.fake.wait_for(tag)["body"]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "system"]
-    assert [p["text"] for p in sent[0]["content"]] == ["attribution: cc_version=1", "You are terse."]
+    assert [p["text"] for p in sent[0]["content"]] == [
+        "attribution: cc_version=1",
+        "You are terse.",
+    ]
     assert "cache_control" not in sent[0]["content"][1]  # dropped for an OpenAI-compatible server
 
 
