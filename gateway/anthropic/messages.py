@@ -24,9 +24,8 @@ from gateway.jobs import Gateway
 from gateway.responses import JSON
 from gateway.session import client_gone
 from gateway.sse import event_stream_response
-from shared.anthropic_format import MessagesRequest, MessageStream, message_from_job
+from shared.anthropic_format import MessagesRequest, MessageStream, Upstream, message_from_job
 from shared.anthropic_format import messages_request as parse
-from shared.chat import ChatRequest
 from shared.errors import InvalidRequest
 from shared.limits import estimate_prompt_tokens
 
@@ -52,7 +51,8 @@ async def create_message(
     cache_control: CacheControlHeader,
 ) -> Response:
     parsed = parse(body, headers=request.headers)
-    chat = await _named_by_body(parsed, lambda: _routed(gateway, parsed, cache_control))
+    upstream = await _named_by_body(parsed, lambda: _upstream(gateway, parsed))
+    chat = with_cache_header(parsed.for_upstream(upstream), cache_control)
     admission = await _named_by_body(parsed, lambda: admit(gateway, caller, chat, kind="stream"))
     session = await start_session(gateway, admission)
     headers = {**session.all_headers, "request-id": f"req_{session.job_id}"}
@@ -62,6 +62,7 @@ async def create_message(
             job_id=session.job_id,
             model=admission.spec.model,
             input_estimate=estimate_prompt_tokens(chat),
+            signed_thinking=parsed.signs_thinking(upstream),
         )
         return event_stream_response(message_stream_body(session, stream), headers=headers)
     job = await session.result(client_gone(request))
@@ -81,9 +82,8 @@ async def count_tokens(
     return {"input_tokens": estimate_prompt_tokens(parsed.chat)}
 
 
-async def _routed(gateway: Gateway, parsed: MessagesRequest, header: str | None) -> ChatRequest:
-    chat = parsed.for_upstream(upstream_of(gateway.settings, parsed.chat))
-    return with_cache_header(chat, header)
+async def _upstream(gateway: Gateway, parsed: MessagesRequest) -> Upstream:
+    return upstream_of(gateway.settings, parsed.chat)
 
 
 async def _named_by_body(parsed: MessagesRequest, step: Callable[[], Awaitable[T]]) -> T:

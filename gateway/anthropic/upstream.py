@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.anthropic_format import Upstream
+from shared.anthropic_format.request import THINKING_ON
 from shared.capabilities import Capability
 from shared.chat import ChatRequest
 from shared.routing import plan_route
@@ -19,4 +20,9 @@ def upstream_of(settings: Settings, chat: ChatRequest) -> Upstream:
     _, steps = plan_route(settings, chat)
     kinds = {settings.providers[step.provider].kind for step in steps}
     reasons = all(Capability.REASONING in (step.capabilities or ()) for step in steps)
-    return Upstream(native=kinds <= MESSAGES_NATIVE_KINDS, reasons=reasons)
+    thinks = any(_thinking_on(step.extra_body.get("thinking")) for step in steps)
+    return Upstream(native=kinds <= MESSAGES_NATIVE_KINDS, reasons=reasons, thinks=thinks)
+
+
+def _thinking_on(thinking: object) -> bool:
+    return isinstance(thinking, dict) and thinking.get("type") in THINKING_ON

@@ -47,6 +47,7 @@ from shared.openai_format.extras import extras_from_headers
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 MAX_USER_CHARS = 256
+THINKING_ON = ("enabled", "adaptive")
 # Thinking budget -> effort, the inverse of the Anthropic adapter's effort -> budget.
 _BUDGET_EFFORTS: tuple[tuple[int, ReasoningEffort], ...] = (
     (2048, "low"),
@@ -65,10 +66,12 @@ _EFFORTS: dict[Effort, ReasoningEffort] = {
 @dataclass(frozen=True, slots=True)
 class Upstream:
     """What a request's route speaks: ``native`` when every step is an Anthropic adapter,
-    ``reasons`` when every step takes ``reasoning_effort``."""
+    ``reasons`` when every step takes ``reasoning_effort``, ``thinks`` when a step turns
+    thinking on by itself (its own ``extra_body``)."""
 
     native: bool
     reasons: bool
+    thinks: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,15 @@ class MessagesRequest:
                 details={"param": "thinking"},
             )
         return self.chat.model_copy(update=update) if update else self.chat
+
+    def signs_thinking(self, upstream: Upstream) -> bool:
+        """The answer's thinking will be signed: an Anthropic route, thinking on."""
+        thinking = self.native_fields.get("thinking")
+        if not upstream.native:
+            return False
+        if thinking is None:
+            return upstream.thinks
+        return bool(thinking.get("type") in THINKING_ON)
 
     def in_body_terms(self, error: GatewayError) -> GatewayError:
         """A refusal of the chat request, naming the Anthropic field it came from."""

@@ -255,3 +255,24 @@ def test_an_image_a_tool_returned_follows_its_result(claude: Anthropic, stack: S
     roles = [m["role"] for m in sent["body"]["messages"]]
     assert roles == ["user", "assistant", "tool", "user"]
     assert [p["path"] for p in sent["parts"]] == ["messages.3.content.1"]
+
+
+def test_signed_thinking_streams_first_and_closes_with_its_signature(client: httpx.Client) -> None:
+    body = {
+        "model": "claude-thinking",
+        "max_tokens": 2000,
+        "stream": True,
+        "messages": user(directive(tokens=3)),
+    }
+    events = sse_events(client.post(MESSAGES_URL, json=body, headers=HEADERS))
+    check_block_order(events)
+    starts = [
+        data["content_block"]["type"] for name, data in events if name == "content_block_start"
+    ]
+    assert starts == ["thinking", "text"]
+    signatures = [
+        data["delta"]["signature"]
+        for name, data in events
+        if name == "content_block_delta" and data["delta"]["type"] == "signature_delta"
+    ]
+    assert len(signatures) == 1 and signatures[0]
