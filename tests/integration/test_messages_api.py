@@ -183,3 +183,45 @@ def test_models_are_listed_in_anthropic_s_shape_for_anthropic_clients(
     # Without anthropic-version, the same path is OpenAI's listing.
     openai_shaped = client.get("/v1/models").json()
     assert openai_shaped["object"] == "list" and "has_more" not in openai_shaped
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_cut_answer_stops_for_max_tokens(claude: Anthropic, model: str) -> None:
+    prompt = user(directive(tokens=3, finish_reason="length"))
+    message = claude.messages.create(model=model, max_tokens=3, messages=prompt)
+    assert message.stop_reason == "max_tokens"
+
+
+def test_prompt_cache_marks_keep_their_ttl_and_usage_splits_the_writes(
+    claude: Anthropic, stack: Stack
+) -> None:
+    tag = new_tag()
+    system = f"You are a careful assistant ({tag}). " * 40
+    usages = []
+    for turn in (1, 2):
+        message = claude.messages.create(
+            model="claude",
+            max_tokens=50,
+            system=[
+                {
+                    "type": "text",
+                    "text": system,
+                    "cache_control": {"type": "ephemeral", "ttl": "1h"},
+                }
+            ],
+            messages=user(f"question {turn} {directive(tokens=2, tag=tag)}"),
+        )
+        usages.append(message.usage)
+    sent = stack.fake.requests(tag)[0]["body"]["system"]
+    assert sent[0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    written, read = usages
+    assert written.cache_creation_input_tokens and written.cache_creation_input_tokens > 0
+    assert written.cache_creation is not None
+    assert written.cache_creation.ephemeral_1h_input_tokens == written.cache_creation_input_tokens
+    assert read.cache_read_input_tokens == written.cache_creation_input_tokens
+    assert read.input_tokens < written.input_tokens + written.cache_creation_input_tokens
+
+
+def test_the_demo_model_answers_an_anthropic_client(claude: Anthropic) -> None:
+    message = claude.messages.create(model="demo", max_tokens=50, messages=user("Hi"))
+    assert message.content[0].type == "text" and message.content[0].text

@@ -290,3 +290,15 @@ def test_what_no_route_takes_is_refused_in_anthropic_s_shape(
     no_key = httpx.get(f"{stack.base_url}/v1/models", headers=HEADERS)
     assert no_key.status_code == 401
     assert anthropic_error(no_key)["type"] == "authentication_error"
+
+
+def test_a_spent_budget_is_a_billing_error_that_is_not_retried(stack: Stack) -> None:
+    budget = {"limit_usd": 0.000001, "period": "month"}
+    key = create_api_key(stack.base_url, "budget (messages)", budget=budget)
+    with Anthropic(base_url=stack.base_url, api_key=key, max_retries=0) as client:
+        client.messages.create(model="fake", max_tokens=10, messages=user(directive(tokens=5)))
+        with pytest.raises(anthropic.RateLimitError) as raised:
+            client.messages.create(model="fake", max_tokens=10, messages=user("more"))
+    assert raised.value.body["error"]["type"] == "billing_error"  # type: ignore[index]
+    assert raised.value.body["error"]["code"] == "budget_exceeded"  # type: ignore[index]
+    assert raised.value.response.headers["x-should-retry"] == "false"
