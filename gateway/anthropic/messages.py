@@ -7,8 +7,9 @@ answer or reads are written in Anthropic's shapes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
@@ -20,17 +21,15 @@ from gateway.auth import PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
 from gateway.completions import start_session
 from gateway.deps import GatewayDep
-from gateway.jobs import Gateway
 from gateway.responses import JSON
 from gateway.session import client_gone
 from gateway.sse import event_stream_response
-from shared.anthropic_format import MessagesRequest, MessageStream, Upstream, message_from_job
+from shared.anthropic_format import MessagesRequest, MessageStream, message_from_job
 from shared.anthropic_format import messages_request as parse
 from shared.errors import InvalidRequest
 from shared.limits import estimate_prompt_tokens
 
 router = APIRouter(tags=["anthropic"])
-T = TypeVar("T")
 
 AnthropicBody = Annotated[
     dict[str, Any],
@@ -51,9 +50,10 @@ async def create_message(
     cache_control: CacheControlHeader,
 ) -> Response:
     parsed = parse(body, headers=request.headers)
-    upstream = await _named_by_body(parsed, lambda: _upstream(gateway, parsed))
-    chat = with_cache_header(parsed.for_upstream(upstream), cache_control)
-    admission = await _named_by_body(parsed, lambda: admit(gateway, caller, chat, kind="stream"))
+    with _named_by_body(parsed):
+        upstream = upstream_of(gateway.settings, parsed.chat)
+        chat = with_cache_header(parsed.for_upstream(upstream), cache_control)
+        admission = await admit(gateway, caller, chat, kind="stream")
     session = await start_session(gateway, admission)
     headers = {**session.all_headers, "request-id": f"req_{session.job_id}"}
     if parsed.stream:
@@ -82,14 +82,11 @@ async def count_tokens(
     return {"input_tokens": estimate_prompt_tokens(parsed.chat)}
 
 
-async def _upstream(gateway: Gateway, parsed: MessagesRequest) -> Upstream:
-    return upstream_of(gateway.settings, parsed.chat)
-
-
-async def _named_by_body(parsed: MessagesRequest, step: Callable[[], Awaitable[T]]) -> T:
-    """``step``'s result; a refusal of the gateway's request names the body's field."""
+@contextmanager
+def _named_by_body(parsed: MessagesRequest) -> Iterator[None]:
+    """A refusal of the gateway's request (a capability, an attachment) names the body's field."""
     try:
-        return await step()
+        yield
     except InvalidRequest as error:
         parsed.in_body_terms(error)
         raise

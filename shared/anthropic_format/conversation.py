@@ -173,7 +173,7 @@ def _tool_result(block: ToolResultBlock, at: str) -> tuple[Any, list[dict[str, A
             media += [p for p in parts if p["type"] != "text"]
     if mark:  # the API counts the breakpoint on the result block: the last part carries it
         texts = [*texts[:-1], {**(texts[-1] if texts else _text_part("")), **mark}]
-    return texts, media
+    return texts or "", media  # a result of media alone says nothing in text
 
 
 def _text(block: TextBlock) -> dict[str, Any]:

@@ -26,6 +26,8 @@ _RENAMED = {
     "user": "metadata.user_id",
     "response_format": "output_config.format",
     "models": "fallback_models",
+    "parallel_tool_calls": "tool_choice.disable_parallel_tool_use",
+    "reasoning_effort": "thinking",
 }
 _TOOL_FIELDS = {"parameters": "input_schema", "name": "name", "description": "description"}
 
