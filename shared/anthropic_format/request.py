@@ -37,7 +37,7 @@ import orjson
 from pydantic import ValidationError
 
 from shared.anthropic_format.conversation import UnsupportedContent, conversation
-from shared.anthropic_format.paths import body_path, in_anthropic_terms, request_path
+from shared.anthropic_format.paths import body_path, in_anthropic_terms
 from shared.anthropic_format.tools import UnsupportedTool, tool_choice_fields, tools_field
 from shared.anthropic_format.wire import BLOCK_TYPES, Effort, MessagesBody, Thinking
 from shared.chat import MAX_EXTRA_BODY_BYTES, ChatRequest
@@ -241,6 +241,3 @@ def _chat_refusal(exc: ValidationError) -> InvalidRequest:
     param = param_from_loc(list(first["loc"])) or ""
     error = error_class_for(first["type"], InvalidRequest)
     return error(f"{param}: {first['msg']}" if param else first["msg"], details={"param": param})
-
-
-__all__ = ["MessagesRequest", "ReasoningAsk", "Upstream", "messages_request", "request_path"]
