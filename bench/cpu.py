@@ -1,17 +1,20 @@
 """CPU time per request of every server process, against a direct call to the same fake provider.
 
 Run from the repository root:  python -m bench.cpu [--quick] [--requests N] [--concurrency C]
-    [--ttft-requests M] [--shapes json,stream,hit,responses] [--json [PATH]] [--profile DIR]
-    [--monitor K]
+    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai]
+    [--json [PATH]] [--profile DIR] [--monitor K]
 
 It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway
 (bench.stack), then, for each request shape, all through ``POST /v1/chat/completions`` with
-OpenAI's body (``responses``: ``POST /v1/responses``) and, in the same run, the same chat
-completion straight to the fake provider:
+OpenAI's body (``responses``: ``POST /v1/responses``; ``messages*``: Anthropic's
+``POST /v1/messages``) and, in the same run, the call the gateway makes straight to the fake
+provider (the same chat completion; for an Anthropic model, the same Messages request):
   json       a JSON answer of 16 tokens;
   stream     a stream of 32 tokens 5 ms apart (``stream_options.include_usage``);
   hit        the JSON request at temperature 0, repeated: answered from the response cache;
-  responses  the stream's request on the Responses API (``stream: true``).
+  responses  the stream's request on the Responses API (``stream: true``);
+  messages      the stream's request on the Messages API, to an Anthropic model (``claude``);
+  messages-oai  the same to an OpenAI-compatible model (``fake``: translated both ways).
 It measures, per shape:
   1. CPU ms per request (user + system, every thread) of the gateway, the worker and the
      redis-server, their sum, and of the fake provider, read with psutil before and after
@@ -66,7 +69,16 @@ from tests.stack import FAKE_KEY
 
 SERVERS = ("gateway", "worker", "redis")
 # The issue's goals for the server's CPU per request (gateway + worker + Redis), in ms.
-TARGET_MS = {"json": 5.0, "stream": 7.0, "hit": 1.0, "responses": 7.0}
+TARGET_MS = {
+    "json": 5.0,
+    "stream": 7.0,
+    "hit": 1.0,
+    "responses": 7.0,
+    "messages": 7.0,
+    "messages-oai": 7.0,
+}
+# Gateway model -> the upstream model the fake serves it as, and in which API.
+UPSTREAMS = {"fake": ("fake-model", "chat"), "claude": ("claude-sonnet-4-20250514", "messages")}
 # Redis commands the benchmark itself sends between its samples.
 OWN_COMMANDS = {"info", "client|list", "monitor", "echo"}
 
@@ -79,7 +91,8 @@ class Shape:
     tokens: int
     token_delay_ms: float = 0.0
     cached: bool = False  # temperature 0, repeated: the gateway answers from its cache
-    api: str = "chat"  # or "responses": the gateway is asked through the Responses API
+    api: str = "chat"  # or "responses", "messages": the gateway's API the request is sent to
+    model: str = "fake"  # the gateway's model (UPSTREAMS: what the direct call asks)
 
     def text(self) -> str:
         directive = {"tokens": self.tokens}
@@ -89,12 +102,20 @@ class Shape:
 
     @property
     def path(self) -> str:
-        return "/v1/responses" if self.api == "responses" else "/v1/chat/completions"
+        return {"responses": "/v1/responses", "messages": "/v1/messages"}.get(
+            self.api, "/v1/chat/completions"
+        )
 
     def gateway_body(self, model: str) -> dict[str, Any]:
         if self.api == "responses":
             return {"model": model, "input": self.text(), "stream": self.stream}
+        if self.api == "messages":
+            return self.messages_body(model)
         return self.body(model)
+
+    def messages_body(self, model: str) -> dict[str, Any]:
+        content = [{"role": "user", "content": self.text()}]
+        return {"model": model, "max_tokens": 1000, "messages": content, "stream": self.stream}
 
     def body(self, model: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -122,12 +143,29 @@ SHAPES = {
             token_delay_ms=5,
             api="responses",
         ),
+        Shape(
+            "messages",
+            "Messages stream to an Anthropic model, 32 tokens 5 ms apart",
+            stream=True,
+            tokens=32,
+            token_delay_ms=5,
+            api="messages",
+            model="claude",
+        ),
+        Shape(
+            "messages-oai",
+            "Messages stream to an OpenAI-compatible model, 32 tokens 5 ms apart",
+            stream=True,
+            tokens=32,
+            token_delay_ms=5,
+            api="messages",
+        ),
     )
 }
 
 # --- one request ----------------------------------------------------------------------------
 
-FIRST_CONTENT = re.compile(rb'"(?:content|delta)": ?"t\d')
+FIRST_CONTENT = re.compile(rb'"(?:content|delta|text)": ?"t\d')
 
 
 @dataclass(frozen=True)
@@ -145,8 +183,13 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
     payload = json.dumps(body).encode()
     headers = {**headers, "Content-Type": "application/json"}
     via_gateway = "/openai/" not in url
-    # A chat stream ends with [DONE], a Responses stream with its completed event.
-    end_marker = b"response.completed" if url.endswith("/v1/responses") else b"[DONE]"
+    # A chat stream ends with [DONE], a Responses stream with its completed event, a Messages
+    # stream with message_stop.
+    end_marker = b"[DONE]"
+    if url.endswith("/v1/responses"):
+        end_marker = b"response.completed"
+    elif url.endswith("/v1/messages"):
+        end_marker = b"message_stop"
     want_cache = "HIT" if shape.cached else None
 
     def check_cache(response: httpx.Response) -> None:
@@ -187,13 +230,20 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
 
 def gateway_call(stack: BenchStack, shape: Shape) -> Call:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
-    return make_call(f"{stack.base_url}{shape.path}", shape.gateway_body("fake"), headers, shape)
+    body = shape.gateway_body(shape.model)
+    return make_call(f"{stack.base_url}{shape.path}", body, headers, shape)
 
 
 def direct_call(stack: BenchStack, shape: Shape) -> Call:
+    """The call the gateway makes for the shape, straight to the fake, in its own API."""
+    model, api = UPSTREAMS[shape.model]
+    if api == "messages":
+        url = f"{stack.fake.anthropic_base_url}/v1/messages"
+        headers = {"x-api-key": FAKE_KEY, "anthropic-version": "2023-06-01"}
+        return make_call(url, shape.messages_body(model), headers, shape)
     url = f"{stack.fake.openai_base_url}/chat/completions"
     headers = {"Authorization": f"Bearer {FAKE_KEY}"}
-    return make_call(url, shape.body("fake-model"), headers, shape)
+    return make_call(url, shape.body(model), headers, shape)
 
 
 # --- what the processes spent ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The gateway's ASGI app, built from the settings: each API mounted with its own errors and
-body limits (the OpenAI-compatible API at ``/v1``, the native API, GraphQL and probes beside)."""
+body limits (the OpenAI-compatible API and Anthropic's Messages API at ``/v1``, the native API,
+GraphQL and probes beside)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from gateway.anthropic import V1, create_messages_api
 from gateway.cors import cors_middleware
 from gateway.docs import page_routes
 from gateway.errors import NativeErrors, install_error_handlers
@@ -72,8 +74,10 @@ def create_app(
     tracing = tracing or Tracing()
     metrics = GatewayMetrics(key_labels=settings.metrics_key_labels)
     openai_api, openai_app = create_openai_api(settings)
+    messages_api, messages_app = create_messages_api(settings)
     native_api, native_app = create_native_api(settings)
-    native_api.openapi = combined_openapi(native_api, {OPENAI_PREFIX: openai_api})  # type: ignore[method-assign]
+    mounted = [(OPENAI_PREFIX, openai_api), (OPENAI_PREFIX, messages_api)]
+    native_api.openapi = combined_openapi(native_api, mounted)  # type: ignore[method-assign]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -112,7 +116,8 @@ def create_app(
     return Starlette(
         routes=[
             *page_routes(settings),
-            Mount(OPENAI_PREFIX, app=openai_app),
+            # The OpenAI-compatible API and Anthropic's Messages API share /v1 (V1 says which).
+            Mount(OPENAI_PREFIX, app=V1(openai=openai_app, anthropic=messages_app)),
             Mount("", app=native_app),
         ],
         # At the root: preflights of every mounted API are answered before any routing.

@@ -4,7 +4,7 @@ routes described as ``text/event-stream``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -70,13 +70,17 @@ RESPONSES_STREAM: dict[str, Any] = {
 }
 
 
-def combined_openapi(main: FastAPI, mounted: Mapping[str, FastAPI]) -> Callable[[], dict[str, Any]]:
-    """``main.openapi``, replaced: ``main``'s document plus ``mounted``'s, built once."""
+def combined_openapi(
+    main: FastAPI, mounted: Sequence[tuple[str, FastAPI]]
+) -> Callable[[], dict[str, Any]]:
+    """``main.openapi``, replaced: ``main``'s document plus each mounted API's under its prefix
+    (two APIs may share one, as the OpenAI-compatible and Messages APIs share ``/v1``), built
+    once."""
 
     def openapi() -> dict[str, Any]:
         if main.openapi_schema is None:
             schema = _document(main, "")
-            for prefix, api in mounted.items():
+            for prefix, api in mounted:
                 part = _document(api, prefix)
                 schema["paths"].update(part["paths"])
                 components = schema.setdefault("components", {})

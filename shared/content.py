@@ -186,7 +186,8 @@ class ReasoningDetail(BaseModel):
 
 class FunctionTool(_Part):
     name: str = Field(pattern=TOOL_NAME)
-    description: str | None = Field(None, max_length=10_000)
+    # Claude Code's Bash tool alone is described in 10,777 characters (2.1.332, sonnet-4-6).
+    description: str | None = Field(None, max_length=100_000)
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
