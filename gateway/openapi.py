@@ -56,6 +56,19 @@ OPENAI_STREAM: dict[str, Any] = {
     },
 }
 
+# The Messages API answers a `message`, or with `"stream": true` Anthropic's events.
+MESSAGES_STREAM: dict[str, Any] = {
+    "description": "a `message`; with `stream: true`, `message_start` ... `message_stop` events",
+    "content": {
+        "application/json": {},
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'event: content_block_delta\ndata: {"type":"content_block_delta",'
+            '"index":0,"delta":{"type":"text_delta","text":"Hello"}}\n\n',
+        },
+    },
+}
+
 # The Responses API answers a `response`, or with `"stream": true` its typed events.
 RESPONSES_STREAM: dict[str, Any] = {
     "description": "a `response`; with `stream: true`, `response.*` events",

@@ -8,6 +8,7 @@ from typing import Any
 
 NATIVE_ERROR = "GatewayError"
 OPENAI_ERROR = "OpenAIError"
+ANTHROPIC_ERROR = "AnthropicError"
 
 _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
     NATIVE_ERROR: {
@@ -24,6 +25,24 @@ _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
                     "details": {},
                 },
             }
+        },
+    },
+    ANTHROPIC_ERROR: {
+        "type": "object",
+        "required": ["type", "error"],
+        "properties": {
+            "type": {"const": "error"},
+            "error": {
+                "type": "object",
+                "required": ["type", "message"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                    "param": {"type": "string"},
+                },
+            },
+            "request_id": {"type": "string"},
         },
     },
     OPENAI_ERROR: {
@@ -97,6 +116,8 @@ def _complete(path: str, method: str, responses: dict[str, Any]) -> None:
         statuses |= _JOBS
     if path.startswith(("/v1/files", "/v1/batches", "/api/v1/batches")):
         statuses |= _FILES
+    if path.startswith("/v1/messages"):  # Anthropic's status for "try again later"
+        statuses["529"] = "overloaded: Redis, the queue or every provider (retryable)"
     for status, description in statuses.items():
         answer = responses.setdefault(status, {"description": description})
         answer["content"] = {"application/json": {"schema": error_ref}}
@@ -110,22 +131,27 @@ def _complete(path: str, method: str, responses: dict[str, Any]) -> None:
         responses[success]["content"] = _BYTES[key]
 
 
+COMPLETING_ROUTES = frozenset(
+    {
+        ("post", "/api/v1/llm/complete"),
+        ("post", "/api/v1/llm/complete/stream"),
+        ("get", "/api/v1/llm/complete/stream"),
+        ("post", "/api/v1/jobs"),
+        ("post", "/api/v1/batches"),
+        ("post", "/v1/chat/completions"),
+        ("post", "/v1/responses"),
+        ("post", "/v1/embeddings"),
+        ("post", "/v1/messages"),
+        ("post", "/v1/batches"),
+    }
+)
+
+
 def _completes(path: str, method: str) -> bool:
-    return (
-        method == "post"
-        and path
-        in (
-            "/api/v1/llm/complete",
-            "/api/v1/llm/complete/stream",
-            "/api/v1/jobs",
-            "/api/v1/batches",
-            "/v1/chat/completions",
-            "/v1/responses",
-            "/v1/embeddings",
-            "/v1/batches",
-        )
-    ) or (method == "get" and path == "/api/v1/llm/complete/stream")
+    return (method, path) in COMPLETING_ROUTES
 
 
 def _error_schema(path: str) -> str:
+    if path.startswith("/v1/messages"):
+        return ANTHROPIC_ERROR
     return OPENAI_ERROR if path.startswith("/v1/") else NATIVE_ERROR

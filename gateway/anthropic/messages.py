@@ -21,6 +21,7 @@ from gateway.auth import PrincipalDep
 from gateway.cache_control import CacheControlHeader, with_cache_header
 from gateway.completions import start_session
 from gateway.deps import GatewayDep
+from gateway.openapi import MESSAGES_STREAM
 from gateway.responses import JSON
 from gateway.session import client_gone
 from gateway.sse import event_stream_response
@@ -41,7 +42,11 @@ AnthropicBody = Annotated[
 ]
 
 
-@router.post("/messages", summary="Anthropic Messages API: a message, streamed or not")
+@router.post(
+    "/messages",
+    summary="Anthropic Messages API: a message, streamed or not",
+    responses={200: MESSAGES_STREAM},
+)
 async def create_message(
     body: AnthropicBody,
     request: Request,
