@@ -1,7 +1,7 @@
 """CPU time per request of every server process, against a direct call to the same fake provider.
 
 Run from the repository root:  python -m bench.cpu [--quick] [--requests N] [--concurrency C]
-    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai]
+    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai,embeddings]
     [--json [PATH]] [--profile DIR] [--monitor K]
 
 It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway
@@ -14,7 +14,8 @@ provider (the same chat completion; for an Anthropic model, the same Messages re
   hit        the JSON request at temperature 0, repeated: answered from the response cache;
   responses  the stream's request on the Responses API (``stream: true``);
   messages      the stream's request on the Messages API, to an Anthropic model (``claude``);
-  messages-oai  the same to an OpenAI-compatible model (``fake``: translated both ways).
+  messages-oai  the same to an OpenAI-compatible model (``fake``: translated both ways);
+  embeddings eight inputs to ``POST /v1/embeddings`` (base64, the response cache bypassed).
 It measures, per shape:
   1. CPU ms per request (user + system, every thread) of the gateway, the worker and the
      redis-server, their sum, and of the fake provider, read with psutil before and after
@@ -78,7 +79,12 @@ TARGET_MS = {
     "messages-oai": 7.0,
 }
 # Gateway model -> the upstream model the fake serves it as, and in which API.
-UPSTREAMS = {"fake": ("fake-model", "chat"), "claude": ("claude-sonnet-4-20250514", "messages")}
+UPSTREAMS = {
+    "fake": ("fake-model", "chat"),
+    "claude": ("claude-sonnet-4-20250514", "messages"),
+    "embed": ("text-embedding-3-small", "embeddings"),
+}
+EMBEDDING_INPUTS = [f"benchmark sentence number {n} to embed" for n in range(8)]
 # Redis commands the benchmark itself sends between its samples.
 OWN_COMMANDS = {"info", "client|list", "monitor", "echo"}
 
@@ -91,7 +97,7 @@ class Shape:
     tokens: int
     token_delay_ms: float = 0.0
     cached: bool = False  # temperature 0, repeated: the gateway answers from its cache
-    api: str = "chat"  # or "responses", "messages": the gateway's API the request is sent to
+    api: str = "chat"  # or "responses", "messages", "embeddings": the gateway's API it is sent to
     model: str = "fake"  # the gateway's model (UPSTREAMS: what the direct call asks)
 
     def text(self) -> str:
@@ -102,16 +108,25 @@ class Shape:
 
     @property
     def path(self) -> str:
-        return {"responses": "/v1/responses", "messages": "/v1/messages"}.get(
-            self.api, "/v1/chat/completions"
-        )
+        paths = {
+            "responses": "/v1/responses",
+            "messages": "/v1/messages",
+            "embeddings": "/v1/embeddings",
+        }
+        return paths.get(self.api, "/v1/chat/completions")
 
     def gateway_body(self, model: str) -> dict[str, Any]:
         if self.api == "responses":
             return {"model": model, "input": self.text(), "stream": self.stream}
         if self.api == "messages":
             return self.messages_body(model)
+        if self.api == "embeddings":
+            return self.embeddings_body(model)
         return self.body(model)
+
+    def embeddings_body(self, model: str) -> dict[str, Any]:
+        # base64: what the openai SDK asks for unless told otherwise.
+        return {"model": model, "input": EMBEDDING_INPUTS, "encoding_format": "base64"}
 
     def messages_body(self, model: str) -> dict[str, Any]:
         content = [{"role": "user", "content": self.text()}]
@@ -159,6 +174,14 @@ SHAPES = {
             tokens=32,
             token_delay_ms=5,
             api="messages",
+        ),
+        Shape(
+            "embeddings",
+            f"embeddings of {len(EMBEDDING_INPUTS)} inputs (cache bypassed)",
+            stream=False,
+            tokens=0,
+            api="embeddings",
+            model="embed",
         ),
     )
 }
@@ -220,6 +243,11 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
         check_cache(response)
+        if shape.api == "embeddings":
+            vectors = response.json()["data"]
+            if len(vectors) != len(EMBEDDING_INPUTS) or not vectors[-1]["embedding"]:
+                raise RuntimeError(f"incomplete embeddings: {response.text[:300]}")
+            return Timing(elapsed, elapsed)
         content = response.json()["choices"][0]["message"]["content"]
         if not content.endswith(last_token.decode()):
             raise RuntimeError(f"incomplete answer: {content[-100:]!r}")
@@ -230,6 +258,8 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
 
 def gateway_call(stack: BenchStack, shape: Shape) -> Call:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
+    if shape.api == "embeddings":  # embeddings are cached by default: measure the call itself
+        headers["Cache-Control"] = "no-cache, no-store"
     body = shape.gateway_body(shape.model)
     return make_call(f"{stack.base_url}{shape.path}", body, headers, shape)
 
@@ -241,8 +271,11 @@ def direct_call(stack: BenchStack, shape: Shape) -> Call:
         url = f"{stack.fake.anthropic_base_url}/v1/messages"
         headers = {"x-api-key": FAKE_KEY, "anthropic-version": "2023-06-01"}
         return make_call(url, shape.messages_body(model), headers, shape)
-    url = f"{stack.fake.openai_base_url}/chat/completions"
     headers = {"Authorization": f"Bearer {FAKE_KEY}"}
+    if api == "embeddings":
+        url = f"{stack.fake.openai_base_url}/embeddings"
+        return make_call(url, shape.embeddings_body(model), headers, shape)
+    url = f"{stack.fake.openai_base_url}/chat/completions"
     return make_call(url, shape.body(model), headers, shape)
 
 
