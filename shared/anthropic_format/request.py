@@ -43,7 +43,7 @@ from shared.anthropic_format.wire import BLOCK_TYPES, Effort, MessagesBody, Thin
 from shared.chat import MAX_EXTRA_BODY_BYTES, ChatRequest
 from shared.errors import GatewayError, InvalidRequest, error_class_for, most_specific
 from shared.openai_format.errors import UnknownParameter, param_from_loc
-from shared.openai_format.extras import extras_from_headers
+from shared.openai_format.extras import given_fields
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 MAX_USER_CHARS = 256
@@ -130,9 +130,7 @@ def messages_request(
     ``max_tokens``). Raises InvalidRequest (or a subclass) naming the field at fault."""
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object", details={"param": None})
-    given = {key: value for key, value in body.items() if value is not None}
-    for key, value in (extras_from_headers(headers) if headers else {}).items():
-        given.setdefault(key, value)
+    given = given_fields(body, headers)
     try:
         wire = MessagesBody.model_validate(given)
     except ValidationError as exc:

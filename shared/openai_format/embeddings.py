@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from shared.embeddings import EmbeddingRequest
 from shared.errors import InvalidRequest, error_class_for, most_specific
 from shared.jobs import Job
-from shared.openai_format.errors import UnknownParameter, invalid, param_from_loc
-from shared.openai_format.extras import extras_from_headers
+from shared.openai_format.errors import invalid, param_from_loc
+from shared.openai_format.extras import given_fields, refuse_unknown
 
 EncodingFormat = Literal["float", "base64"]
 _SAME = ("model", "dimensions", "user", "provider", "cache", "timeout_s", "extra_body")
@@ -30,14 +30,8 @@ def embedding_request_from_openai(
     """The request and the encoding the answer takes; InvalidRequest naming the field."""
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object", None)
-    given = {key: value for key, value in body.items() if value is not None}
-    for key, value in (extras_from_headers(headers) if headers else {}).items():
-        given.setdefault(key, value)
-    for key in given:
-        if key not in _HANDLED:
-            raise UnknownParameter(
-                f"Unrecognized request argument supplied: {key}", details={"param": key}
-            )
+    given = given_fields(body, headers)
+    refuse_unknown(given, _HANDLED)
     encoding = given.get("encoding_format", "float")
     if encoding not in ("float", "base64"):
         raise invalid("encoding_format must be float or base64", "encoding_format")

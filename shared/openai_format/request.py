@@ -21,12 +21,11 @@ from pydantic import ValidationError
 from shared.chat import ChatRequest, front_end_fields
 from shared.errors import InvalidRequest, error_class_for, most_specific
 from shared.openai_format.errors import (
-    UnknownParameter,
     UnsupportedParameter,
     invalid,
     param_from_loc,
 )
-from shared.openai_format.extras import extras_from_headers
+from shared.openai_format.extras import given_fields, refuse_unknown
 from shared.openai_format.messages import messages_from_openai
 
 # ChatRequest field -> its name in the body. Two are read by hand: the output limit, which
@@ -79,10 +78,9 @@ def chat_request_from_openai(
     subclasses) with ``details.param`` naming the field at fault."""
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object", None)
-    given = {key: value for key, value in body.items() if value is not None}
-    for key, value in (extras_from_headers(headers) if headers else {}).items():
-        given.setdefault(key, value)
-    _refuse_unknown_and_unsupported(given)
+    given = given_fields(body, headers)
+    refuse_unknown(given, _HANDLED)
+    _refuse_unsupported(given)
     fields = {field: given[name] for field, name in _MAPPED.items() if name in given}
     fields["messages"] = messages_from_openai(given.get("messages"))
     limit_name, limit = _max_tokens(given)
@@ -117,12 +115,8 @@ def stream_mode_of(body: dict[str, Any]) -> StreamMode:
     return StreamMode(stream=True, include_usage=include_usage)
 
 
-def _refuse_unknown_and_unsupported(given: dict[str, Any]) -> None:
+def _refuse_unsupported(given: dict[str, Any]) -> None:
     for key, value in given.items():
-        if key not in _HANDLED:
-            raise UnknownParameter(
-                f"Unrecognized request argument supplied: {key}", details={"param": key}
-            )
         if key in UNSUPPORTED:
             harmless, why = UNSUPPORTED[key]
             if not any(_same(value, ok) for ok in harmless):

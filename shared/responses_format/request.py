@@ -27,8 +27,9 @@ from pydantic import ValidationError
 
 from shared.chat import ChatMessage, ChatRequest, front_end_fields
 from shared.errors import GatewayError, InvalidRequest, error_class_for, most_specific
-from shared.openai_format import UnknownParameter, UnsupportedParameter, extras_from_headers
+from shared.openai_format import UnsupportedParameter
 from shared.openai_format.errors import invalid, param_from_loc
+from shared.openai_format.extras import given_fields, refuse_unknown
 from shared.responses_format.items import InputMessage, messages_from_input
 from shared.responses_format.records import ID_PREFIX, ResponseEcho
 from shared.responses_format.tools import tools_from_responses
@@ -173,14 +174,9 @@ def responses_request(
     """The checked request; raises InvalidRequest (or a subclass) naming the field at fault."""
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object", None)
-    given = {key: value for key, value in body.items() if value is not None}
-    for key, value in (extras_from_headers(headers) if headers else {}).items():
-        given.setdefault(key, value)
+    given = given_fields(body, headers)
+    refuse_unknown(given, _HANDLED)
     for key in given:
-        if key not in _HANDLED:
-            raise UnknownParameter(
-                f"Unrecognized request argument supplied: {key}", details={"param": key}
-            )
         if key in _UNSUPPORTED and not (key == "top_logprobs" and given[key] == 0):
             raise UnsupportedParameter(f"{key}: {_UNSUPPORTED[key]}", details={"param": key})
     if "input" not in given:
