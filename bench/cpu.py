@@ -1,7 +1,7 @@
 """CPU time per request of every server process, against a direct call to the same fake provider.
 
 Run from the repository root:  python -m bench.cpu [--quick] [--requests N] [--concurrency C]
-    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai,embeddings]
+    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai,tools,embeddings]
     [--json [PATH]] [--profile DIR] [--monitor K]
 
 It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway
@@ -15,6 +15,8 @@ provider (the same chat completion; for an Anthropic model, the same Messages re
   responses  the stream's request on the Responses API (``stream: true``);
   messages      the stream's request on the Messages API, to an Anthropic model (``claude``);
   messages-oai  the same to an OpenAI-compatible model (``fake``: translated both ways);
+  tools      the stream's request with a tool, answered by one call whose arguments stream in
+             32 fragments 5 ms apart;
   embeddings eight inputs to ``POST /v1/embeddings`` (base64, the response cache bypassed).
 It measures, per shape:
   1. CPU ms per request (user + system, every thread) of the gateway, the worker and the
@@ -77,6 +79,7 @@ TARGET_MS = {
     "responses": 7.0,
     "messages": 7.0,
     "messages-oai": 7.0,
+    "tools": 7.0,
 }
 # Gateway model -> the upstream model the fake serves it as, and in which API.
 UPSTREAMS = {
@@ -85,6 +88,16 @@ UPSTREAMS = {
     "embed": ("text-embedding-3-small", "embeddings"),
 }
 EMBEDDING_INPUTS = [f"benchmark sentence number {n} to embed" for n in range(8)]
+TOOL_NAME = "search"
+TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": TOOL_NAME,
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    },
+}
+# 256 characters of JSON: 32 fragments of the fake's 8 characters.
+ARGUMENTS = {"query": "q" * 243}
 # Redis commands the benchmark itself sends between its samples.
 OWN_COMMANDS = {"info", "client|list", "monitor", "echo"}
 
@@ -99,9 +112,12 @@ class Shape:
     cached: bool = False  # temperature 0, repeated: the gateway answers from its cache
     api: str = "chat"  # or "responses", "messages", "embeddings": the gateway's API it is sent to
     model: str = "fake"  # the gateway's model (UPSTREAMS: what the direct call asks)
+    tool_call: bool = False  # the answer is one tool call, its arguments streamed in fragments
 
     def text(self) -> str:
-        directive = {"tokens": self.tokens}
+        directive: dict[str, Any] = {"tokens": self.tokens}
+        if self.tool_call:
+            directive = {"tool_calls": [{"name": TOOL_NAME, "arguments": ARGUMENTS}]}
         if self.token_delay_ms:
             directive["token_delay_ms"] = int(self.token_delay_ms)
         return "benchmark FAKE" + json.dumps(directive)
@@ -139,6 +155,8 @@ class Shape:
         }
         if self.stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
+        if self.tool_call:
+            body["tools"] = [TOOL]
         if self.cached:
             body["temperature"] = 0
         return body
@@ -176,6 +194,14 @@ SHAPES = {
             api="messages",
         ),
         Shape(
+            "tools",
+            "stream of one tool call, 32 argument fragments 5 ms apart",
+            stream=True,
+            tokens=0,
+            token_delay_ms=5,
+            tool_call=True,
+        ),
+        Shape(
             "embeddings",
             f"embeddings of {len(EMBEDDING_INPUTS)} inputs (cache bypassed)",
             stream=False,
@@ -188,7 +214,7 @@ SHAPES = {
 
 # --- one request ----------------------------------------------------------------------------
 
-FIRST_CONTENT = re.compile(rb'"(?:content|delta|text)": ?"t\d')
+FIRST_CONTENT = re.compile(rb'"(?:content|delta|text)": ?"t\d|"arguments": ?"[^"]')
 
 
 @dataclass(frozen=True)
@@ -232,7 +258,9 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
                 received += data
                 if not first and FIRST_CONTENT.search(received):
                     first = time.perf_counter() - started
-        if end_marker not in received or last_token not in received:
+        # A tool call's stream ends with its finish reason; a text stream with its last token.
+        last = b'"tool_calls"' if shape.tool_call else last_token
+        if end_marker not in received or last not in received:
             raise RuntimeError(f"incomplete stream: {bytes(received[-300:])!r}")
         return Timing(first, time.perf_counter() - started)
 
@@ -729,7 +757,7 @@ def report(console: Console, results: list[dict[str, Any]], header: dict[str, An
             f"{c['worker']:.2f}",
             f"{c['redis']:.2f}",
             f"[bold]{c['server_total']:.2f}[/bold]",
-            f"<= {TARGET_MS.get(r['shape'], float('nan')):.0f}",
+            f"<= {TARGET_MS[r['shape']]:.0f}" if r["shape"] in TARGET_MS else "-",
             f"{c['fake_via_gateway']:.2f}",
             f"{c['fake_direct']:.2f}",
             f"{c['client_via_gateway']:.2f}",
