@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     max_job_deadline_s: float = Field(3600.0, gt=0)
     interactive_queue: str = "llm.interactive"
     events_max_len: int = Field(100_000, ge=100, description="cap of a job's event stream")
+    delta_interval_s: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="least time between a stream's stored deltas after its first: the tokens "
+        "between are merged into one event (0: each goes once the one before is stored)",
+    )
     result_ttl_s: int = Field(86_400, ge=60)
     events_ttl_s: int = Field(3600, ge=60)
     # A stored Responses API response (its whole conversation): OpenAI keeps them 30 days.

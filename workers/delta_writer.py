@@ -1,8 +1,10 @@
 """Stores a job's deltas in order without making the provider's stream wait for Redis.
 
-Whatever arrives while the previous append is in flight is merged into the next one: a token
-that trickles in alone is sent alone at once, and a fast stream becomes fewer, larger events,
-so the cost per token falls exactly when load rises.
+The first text is stored at once. After it, appends start at most once per ``interval_s``, and
+whatever arrives meanwhile (or while the previous append is in flight) is merged into the next
+one: every append is a Redis script, a pub/sub message and an event each reader renders, so
+merging the tokens of a few milliseconds cuts what each token costs, while the first token,
+which users wait for, is never held back.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ AppendDelta = Callable[[DeltaEvent, bool], Awaitable[None]]
 class DeltaWriter:
     """One per running job; ``put`` never blocks, ``close`` flushes, ``abort`` drops the rest."""
 
-    def __init__(self, append: AppendDelta) -> None:
+    def __init__(self, append: AppendDelta, interval_s: float = 0.0) -> None:
         self._append = append
+        self._interval_s = interval_s
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tool_calls: list[ToolCallDelta] = []
@@ -28,6 +31,7 @@ class DeltaWriter:
         self._closing = False
         self._aborted = False
         self._stored = asyncio.Event()
+        self._pause: asyncio.Future[None] | None = None  # set while waiting out the interval
         self.deltas = 0
         self.content_chars = 0
         self.reasoning_chars = 0
@@ -63,6 +67,8 @@ class DeltaWriter:
         """Store everything put so far; raises what stopped the writer, if anything did."""
         self._closing = True
         self._wakeup.set()
+        if self._pause is not None and not self._pause.done():
+            self._pause.set_result(None)  # the rest goes now: a JSON answer waits for it
         await self._task
 
     async def abort(self) -> None:
@@ -83,19 +89,39 @@ class DeltaWriter:
         )
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_append_at = 0.0
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while (self._content or self._reasoning or self._tool_calls) and not self._aborted:
+                wait_s = next_append_at - loop.time()
+                if wait_s > 0 and not self._closing:
+                    await self._wait_out(loop, wait_s)  # more tokens join this one meanwhile
                 delta = self._take()
+                arguments_chars = sum(len(f.arguments) for f in delta.tool_calls)
+                if delta.content or delta.reasoning or arguments_chars:
+                    # A tool call's header alone (id and name) does not start the clock: its
+                    # first argument characters go at once too.
+                    next_append_at = loop.time() + self._interval_s
                 await self._append(delta, self.deltas == 0)
                 self.deltas += 1
                 self.content_chars += len(delta.content)
                 self.reasoning_chars += len(delta.reasoning)
-                self.tool_call_chars += sum(len(f.arguments) for f in delta.tool_calls)
+                self.tool_call_chars += arguments_chars
             self._stored.set()
             if self._closing or self._aborted:
                 return
+
+    async def _wait_out(self, loop: asyncio.AbstractEventLoop, wait_s: float) -> None:
+        """Sleep ``wait_s``, or less if ``close`` comes first."""
+        self._pause = pause = loop.create_future()
+        timer = loop.call_later(wait_s, _resolve, pause)
+        try:
+            await pause
+        finally:
+            timer.cancel()
+            self._pause = None
 
     def _take(self) -> DeltaEvent:
         delta = DeltaEvent(
@@ -107,6 +133,11 @@ class DeltaWriter:
         self._reasoning.clear()
         self._tool_calls.clear()
         return delta
+
+
+def _resolve(pause: asyncio.Future[None]) -> None:
+    if not pause.done():
+        pause.set_result(None)
 
 
 def _merge_fragment(pending: list[ToolCallDelta], fragment: ToolCallDelta) -> None:

@@ -47,6 +47,7 @@ class RouteStreamer:
         provider_limits: Mapping[str, ProviderLimits],
         filters: FilterSet | None = None,
         observer: JobObserver | None = None,
+        delta_interval_s: float = 0.0,
     ) -> None:
         self.observer = observer or NullObserver()
         self.limiter = limiter
@@ -60,7 +61,7 @@ class RouteStreamer:
         self.attempts = transcript.attempts
         self._needs = required_by(spec.request)
         self._announced = False
-        transcript.writer = DeltaWriter(self._append_delta)
+        transcript.writer = DeltaWriter(self._append_delta, delta_interval_s)
 
     async def run(self) -> None:
         """Stream until one step succeeds; raises the error that ends the job otherwise."""

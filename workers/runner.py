@@ -169,6 +169,7 @@ class JobRunner:
             limiter=self.limiter,
             provider_limits=self._provider_limits,
             observer=self.telemetry.observer(spec.id),
+            delta_interval_s=self.settings.delta_interval_s,
         )
         await streamer.run()
         await transcript.settle(flush=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 
 import pytest
 
-from shared.events import DeltaEvent
+from shared.events import DeltaEvent, ToolCallDelta
 from workers.delta_writer import DeltaWriter
 
 
@@ -105,3 +106,61 @@ async def test_abort_stops_a_writer_whose_append_swallowed_the_cancellation() ->
     await store.entered.wait()
     async with asyncio.timeout(2):  # before the fix it waited for more deltas for ever
         await writer.abort()
+
+
+async def test_after_the_first_delta_appends_wait_out_the_interval_and_merge() -> None:
+    appended: list[tuple[str, bool, float]] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def store(delta: DeltaEvent, first: bool) -> None:
+        appended.append((delta.content, first, loop.time() - started))
+
+    writer = DeltaWriter(store, interval_s=0.05)
+    writer.put("t0", "")
+    await asyncio.sleep(0)
+    assert [(text, first) for text, first, _ in appended] == [("t0", True)]  # not held back
+    for n in range(1, 10):  # ten tokens over about 90 ms
+        await asyncio.sleep(0.01)
+        writer.put(f"t{n}", "")
+    await writer.close()
+    assert "".join(text for text, _, _ in appended) == "".join(f"t{n}" for n in range(10))
+    assert 2 <= len(appended) <= 4  # one event per interval, not one per token
+    starts = [at for _, _, at in appended][:-1]  # the last goes when the stream closes
+    assert all(later - earlier >= 0.045 for earlier, later in itertools.pairwise(starts))
+
+
+async def test_close_does_not_wait_out_the_interval() -> None:
+    appended: list[str] = []
+
+    async def store(delta: DeltaEvent, first: bool) -> None:
+        appended.append(delta.content)
+
+    writer = DeltaWriter(store, interval_s=30)
+    writer.put("a", "")
+    await asyncio.sleep(0)
+    writer.put("b", "")
+    await asyncio.sleep(0.01)  # the writer is waiting out its interval with "b"
+    assert appended == ["a"]
+    async with asyncio.timeout(2):  # the end of a stream is never held back
+        await writer.close()
+    assert appended == ["a", "b"]
+
+
+async def test_a_tool_calls_header_does_not_hold_back_its_first_arguments() -> None:
+    appended: list[DeltaEvent] = []
+
+    async def store(delta: DeltaEvent, first: bool) -> None:
+        appended.append(delta)
+
+    writer = DeltaWriter(store, interval_s=30)
+    writer.put("", "", [ToolCallDelta(index=0, id="call_1", name="search", arguments="")])
+    await asyncio.sleep(0)
+    writer.put("", "", [ToolCallDelta(index=0, arguments='{"q')])
+    await asyncio.sleep(0.01)
+    assert [f.arguments for delta in appended for f in delta.tool_calls] == ["", '{"q']
+    writer.put("", "", [ToolCallDelta(index=0, arguments='":1}')])
+    await asyncio.sleep(0.01)
+    assert len(appended) == 2  # the rest waits out the interval
+    await writer.close()
+    assert [f.arguments for delta in appended for f in delta.tool_calls] == ["", '{"q', '":1}']
