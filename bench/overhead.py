@@ -6,7 +6,9 @@ It starts a private redis-server, the fake OpenAI-style provider, one worker and
 then measures in the same run:
   1. time to first token, concurrency 1: direct vs through the gateway (p50/p99, and the overhead);
   2. streamed tokens per second at concurrency 64, direct vs gateway, and their ratio;
-  3. how many concurrent streams one worker process holds, and its memory per stream.
+  3. the same two for a stream of one tool call, its 256 characters of arguments in 32
+     fragments (time to the first argument characters; argument characters per second);
+  4. how many concurrent streams one worker process holds, and its memory per stream.
 Both sides use the same client code (httpx + httpx-sse) and the same prompt.
 """
 
@@ -34,7 +36,30 @@ from tests.stack import (
 )
 
 TOKEN = re.compile(r"t\d+")
-Streamer = Callable[[httpx.AsyncClient, str], Awaitable["StreamResult"]]
+TOOL_NAME = "search"
+TOOLS: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "function": {
+            "name": TOOL_NAME,
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
+# 256 characters of JSON: the fake streams them 8 to a fragment.
+ARGUMENTS = {"query": "q" * 243}
+ARGUMENT_CHARS = len(json.dumps(ARGUMENTS))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a stream asks for: the prompt, and tools when the answer is a tool call."""
+
+    text: str
+    tools: list[dict[str, Any]] | None = None
+
+
+Streamer = Callable[[httpx.AsyncClient, Ask], Awaitable["StreamResult"]]
 
 
 @dataclass
@@ -44,20 +69,36 @@ class StreamResult:
     total_s: float
 
 
-def prompt(tokens: int, token_delay_ms: float) -> str:
-    return "benchmark FAKE" + json.dumps({"tokens": tokens, "token_delay_ms": token_delay_ms})
+def prompt(tokens: int, token_delay_ms: float) -> Ask:
+    return Ask("benchmark FAKE" + json.dumps({"tokens": tokens, "token_delay_ms": token_delay_ms}))
+
+
+def tool_call(token_delay_ms: float) -> Ask:
+    call = {"name": TOOL_NAME, "arguments": ARGUMENTS}
+    directive = {"tool_calls": [call], "token_delay_ms": token_delay_ms}
+    return Ask("benchmark FAKE" + json.dumps(directive), TOOLS)
+
+
+def units(delta: dict[str, Any]) -> int:
+    """Text tokens and tool-call argument characters in one delta (OpenAI's or ours)."""
+    found = len(TOKEN.findall(delta.get("content") or ""))
+    for call in delta.get("tool_calls") or ():
+        found += len((call.get("function") or call).get("arguments") or "")
+    return found
 
 
 def direct_streamer(fake: FakeProvider) -> Streamer:
     url = f"{fake.openai_base_url}/chat/completions"
 
-    async def run(client: httpx.AsyncClient, text: str) -> StreamResult:
-        body = {
+    async def run(client: httpx.AsyncClient, ask: Ask) -> StreamResult:
+        body: dict[str, Any] = {
             "model": "fake-model",
-            "messages": [{"role": "user", "content": text}],
+            "messages": [{"role": "user", "content": ask.text}],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if ask.tools:
+            body["tools"] = ask.tools
         headers = {"Authorization": f"Bearer {FAKE_KEY}"}
         started = time.perf_counter()
         ttft = 0.0
@@ -67,7 +108,7 @@ def direct_streamer(fake: FakeProvider) -> Streamer:
                 if event.data.startswith("[DONE]"):
                     continue
                 for choice in json.loads(event.data)["choices"]:
-                    found = len(TOKEN.findall(choice["delta"].get("content") or ""))
+                    found = units(choice["delta"])
                     if found and not tokens:
                         ttft = time.perf_counter() - started
                     tokens += found
@@ -80,15 +121,17 @@ def gateway_streamer(base_url: str, api_key: str) -> Streamer:
     url = f"{base_url}/api/v1/llm/complete/stream"
     headers = {"Authorization": f"Bearer {api_key}"}
 
-    async def run(client: httpx.AsyncClient, text: str) -> StreamResult:
-        body = {"messages": [{"role": "user", "content": text}]}
+    async def run(client: httpx.AsyncClient, ask: Ask) -> StreamResult:
+        body: dict[str, Any] = {"messages": [{"role": "user", "content": ask.text}]}
+        if ask.tools:
+            body["tools"] = ask.tools
         started = time.perf_counter()
         ttft = 0.0
         tokens = 0
         async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
             async for event in source.aiter_sse():
                 if event.event == "delta":
-                    found = len(TOKEN.findall(json.loads(event.data).get("content", "")))
+                    found = units(json.loads(event.data))
                     if found and not tokens:
                         ttft = time.perf_counter() - started
                     tokens += found
@@ -104,30 +147,32 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def ttft_samples(stream: Streamer, requests: int) -> list[float]:
+async def ttft_samples(
+    stream: Streamer, requests: int, ask: Ask | None = None, expected: int = 3
+) -> list[float]:
+    ask = ask or prompt(3, 0)
     async with httpx.AsyncClient(timeout=60) as client:
         for _ in range(20):  # warm up connections and code paths
-            await stream(client, prompt(3, 0))
+            await stream(client, ask)
         samples = []
         for _ in range(requests):
-            result = await stream(client, prompt(3, 0))
-            assert result.tokens == 3
+            result = await stream(client, ask)
+            assert result.tokens == expected, f"{result.tokens} of {expected}"
             samples.append(result.ttft_s)
         return samples
 
 
 async def throughput(
-    stream: Streamer, concurrency: int, tokens: int, token_delay_ms: float, rounds: int
+    stream: Streamer, concurrency: int, ask: Ask, expected: int, rounds: int
 ) -> float:
+    """Tokens (or argument characters) per second of ``concurrency * rounds`` streams."""
     limits = httpx.Limits(max_connections=concurrency * 2)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         await asyncio.gather(*(stream(client, prompt(3, 0)) for _ in range(concurrency)))
         started = time.perf_counter()
-        results = await asyncio.gather(
-            *(stream(client, prompt(tokens, token_delay_ms)) for _ in range(concurrency * rounds))
-        )
+        results = await asyncio.gather(*(stream(client, ask) for _ in range(concurrency * rounds)))
         elapsed = time.perf_counter() - started
-    assert all(r.tokens == tokens for r in results), "a stream lost tokens"
+    assert all(r.tokens == expected for r in results), "a stream lost tokens"
     return sum(r.tokens for r in results) / elapsed
 
 
@@ -215,11 +260,23 @@ async def run(quick: bool) -> None:
 
         print("\nStreamed tokens per second, concurrency 64")
         print(f"{'token delay':>12} {'direct':>10} {'gateway':>10} {'ratio':>7}")
+        rounds = 1 if quick else 2
         for tokens, delay_ms in ((200, 5.0), (400, 0.0)):
-            rounds = 1 if quick else 2
-            d = await throughput(direct, 64, tokens, delay_ms, rounds)
-            g = await throughput(via_gateway, 64, tokens, delay_ms, rounds)
+            d = await throughput(direct, 64, prompt(tokens, delay_ms), tokens, rounds)
+            g = await throughput(via_gateway, 64, prompt(tokens, delay_ms), tokens, rounds)
             print(f"{delay_ms:>10.0f}ms {d:10.0f} {g:10.0f} {g / d:7.2f}   (bar: >= 0.50)")
+
+        print(f"\nA tool call's stream: {ARGUMENT_CHARS} characters of arguments in 32 fragments")
+        quick_call = tool_call(0)
+        report_ttft(
+            await ttft_samples(direct, requests, quick_call, ARGUMENT_CHARS),
+            await ttft_samples(via_gateway, requests, quick_call, ARGUMENT_CHARS),
+        )
+        print("Argument characters per second, concurrency 64, fragments 5 ms apart")
+        paced = tool_call(5.0)
+        d = await throughput(direct, 64, paced, ARGUMENT_CHARS, rounds)
+        g = await throughput(via_gateway, 64, paced, ARGUMENT_CHARS, rounds)
+        print(f"{'':>12} {d:10.0f} {g:10.0f} {g / d:7.2f}   (direct, gateway, ratio)")
 
         streams = 200 if quick else 1000
         capacity = await worker_capacity(
