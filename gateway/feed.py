@@ -18,8 +18,9 @@ from gateway.hub import EventHub, EventQueue
 from shared.billing import JobEnder
 from shared.errors import DeadlineExceeded, EventsExpired, JobNotFound
 from shared.events import ErrorEvent, Event
+from shared.job_records import JobFields
 from shared.jobs import JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 
 # A job whose worker vanished is ended by its readers this long after its deadline.
 DEADLINE_GRACE_S = 5.0

@@ -24,8 +24,9 @@ from shared.chat import ChatRequest
 from shared.embeddings import EmbeddingRequest
 from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import ErrorEvent
+from shared.job_records import CancelOutcome
 from shared.jobs import Job, JobKind, JobSpec, JobStatus
-from shared.jobstore import CancelOutcome, JobStore
+from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
 from shared.queue import TaskHeaders, TaskPublisher

@@ -14,8 +14,9 @@ from shared.config import Price, price_at
 from shared.embeddings import EmbeddingRequest
 from shared.errors import GatewayError
 from shared.events import Delivered, DeltaEvent, DoneEvent, ErrorEvent, Event, UsageEvent
+from shared.job_records import JobFields
 from shared.jobs import Job, JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.limits import estimate_prompt_tokens, estimate_text_tokens
 from shared.usage import Usage
 

@@ -21,8 +21,8 @@ from shared.chat import CacheControl, ChatRequest
 from shared.config import CacheConfig, ModelConfig
 from shared.embeddings import Embeddings
 from shared.events import DeltaEvent, DoneEvent, Event, EventBody, StartEvent, UsageEvent, numbered
+from shared.job_records import JobFields
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
-from shared.jobstore import JobFields
 from shared.keys import RedisKeys
 from shared.usage import Usage
 

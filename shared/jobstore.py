@@ -7,12 +7,9 @@ takes no more events; a job runs on one worker at a time) holds for every writer
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any, cast
 
-from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
@@ -20,93 +17,12 @@ from shared.accounting import Charge
 from shared.embeddings import Embeddings
 from shared.errors import Conflict
 from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_body
+from shared.job_records import ATTEMPTS, Claim, ClaimState, JobFields
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.lua import lua_source
 from shared.recent_jobs import list_job
-from shared.routing import Attempt
 from shared.usage import Usage
-
-_ATTEMPTS: TypeAdapter[list[Attempt]] = TypeAdapter(list[Attempt])
-
-
-class ClaimState(StrEnum):
-    """How a worker's attempt to take a job came out."""
-
-    MISSING = "missing"  # expired, or never stored
-    FINISHED = "finished"  # it has ended: a duplicate delivery
-    BUSY = "busy"  # another live worker holds its lease
-    CLAIMED = "claimed"  # queued, now this worker's
-    RESUMED = "resumed"  # its worker died (the lease lapsed); now this worker's
-
-    @property
-    def runs(self) -> bool:
-        return self in (ClaimState.CLAIMED, ClaimState.RESUMED)
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What a worker learns when it tries to take a job."""
-
-    state: ClaimState
-    spec: JobSpec | None = None
-    cancel_requested: bool = False
-    tokens_delivered: bool = False
-    attempts: int = 0  # this run included
-
-
-class CancelOutcome(StrEnum):
-    """What asking to cancel a job did."""
-
-    CANCELLED = "cancelled"  # it had not started: it is cancelled now
-    CANCELLING = "cancelling"  # it runs: its worker stops it and ends it as cancelled
-    ENDED = "ended"  # it had already ended, or expired
-
-    @classmethod
-    def after(cls, status: JobStatus | None) -> CancelOutcome:
-        """The outcome of a cancel request sent to a job that was in ``status``."""
-        if status is JobStatus.QUEUED:
-            return cls.CANCELLED
-        if status is JobStatus.RUNNING:
-            return cls.CANCELLING
-        return cls.ENDED
-
-
-@dataclass(frozen=True, slots=True)
-class JobFields:
-    """Fields of the job's hash set in the same atomic step as one of its events."""
-
-    provider: str | None = None
-    provider_model: str | None = None
-    started_at: float | None = None
-    first_token_at: float | None = None
-    finished_at: float | None = None
-    result: JobResult | None = None
-    usage: Usage | None = None
-    cost: float | None = None
-    error: ErrorEvent | None = None
-    embeddings: Embeddings | None = None
-    cache: str | None = None
-    attempts: Sequence[Attempt] | None = None
-
-    def as_hash(self) -> dict[str, str | float]:
-        """The fields that are set, as the job hash stores them."""
-        stored: dict[str, str | float] = {}
-        for name in ("provider", "provider_model", "cache"):
-            text = getattr(self, name)
-            if text is not None:
-                stored[name] = text
-        for name in ("started_at", "first_token_at", "finished_at", "cost"):
-            number = getattr(self, name)
-            if number is not None:
-                stored[name] = number
-        for name in ("result", "usage", "error", "embeddings"):
-            record = getattr(self, name)
-            if record is not None:
-                stored[name] = record.model_dump_json()
-        if self.attempts:
-            stored["route_attempts"] = _ATTEMPTS.dump_json(list(self.attempts)).decode()
-        return stored
 
 
 class JobStore:
@@ -395,7 +311,7 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
         result=JobResult.model_validate_json(result) if result else None,
         error=ErrorEvent.model_validate_json(error) if error else None,
         embeddings=Embeddings.model_validate_json(embeddings) if embeddings else None,
-        attempts=_ATTEMPTS.validate_json(attempts) if attempts else [],
+        attempts=ATTEMPTS.validate_json(attempts) if attempts else [],
         last_seq=int(fields.get(b"seq", b"0")),
         cache=fields[b"cache"].decode() if b"cache" in fields else None,
     )

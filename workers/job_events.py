@@ -6,8 +6,9 @@ import asyncio
 
 from shared.accounting import Charge
 from shared.events import EventBody, StartEvent
+from shared.job_records import JobFields
 from shared.jobs import JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 
 
 class JobGone(Exception):

@@ -17,8 +17,8 @@ from shared.errors import (
     ProviderRejected,
 )
 from shared.events import DeltaEvent, FallbackEvent, ToolCallDelta
+from shared.job_records import JobFields
 from shared.jobs import JobSpec
-from shared.jobstore import JobFields
 from shared.limits import RateLimiter, estimate_tokens
 from shared.provider_health import Permission, ProviderHealth
 from shared.routing import Attempt, SkipReason, missing_for, required_by

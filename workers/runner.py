@@ -20,8 +20,9 @@ from shared.errors import (
     WorkerLost,
 )
 from shared.events import DoneEvent, ErrorEvent
+from shared.job_records import Claim, ClaimState, JobFields
 from shared.jobs import JobSpec, JobStatus
-from shared.jobstore import Claim, ClaimState, JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.leases import LeaseBook
 from shared.limits import RateLimiter
 from shared.provider_health import ProviderHealth

@@ -18,7 +18,7 @@ from gateway.graphql.inputs import completion_input
 from gateway.graphql.outputs import job_output
 from gateway.graphql.running import admitted
 from shared.errors import InvalidRequest, JobFinished
-from shared.jobstore import CancelOutcome
+from shared.job_records import CancelOutcome
 
 mutation = MutationType()
 

@@ -24,8 +24,8 @@ from gateway.sse import EventStreamResponse, event_stream_response, sse_body
 from gateway.stream_tokens import StreamGrant
 from shared.bounds import INT64_MAX
 from shared.errors import JobFinished
+from shared.job_records import CancelOutcome
 from shared.jobs import Job, JobSpec
-from shared.jobstore import CancelOutcome
 from shared.recent_jobs import latest_jobs
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])

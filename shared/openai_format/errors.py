@@ -31,7 +31,7 @@ _UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "non
 
 
 class UnsupportedParameter(InvalidRequest):
-    """A valid OpenAI parameter this gateway does not carry (tools, ``n`` > 1, images...)."""
+    """A valid OpenAI parameter this gateway does not carry (``n`` > 1, logprobs...)."""
 
     code = "unsupported_parameter"
     http_status = 400

@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from shared.chat import ChatRequest
 from shared.config import RouteStep
 from shared.events import DeltaEvent, StartEvent
+from shared.job_records import JobFields
 from shared.jobs import JobSpec
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.keys import RedisKeys
 from shared.queue import create_celery, redis_broker_message
 from shared.settings import Settings

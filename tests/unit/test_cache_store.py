@@ -11,8 +11,9 @@ from fakeredis import FakeAsyncRedis
 from shared.cache import ResponseCache, plan_cache, request_digest
 from shared.config import CacheConfig, ModelConfig
 from shared.events import DeltaEvent, DoneEvent, ErrorEvent, EventBody, FallbackEvent, StartEvent
+from shared.job_records import JobFields
 from shared.jobs import JobResult, JobSpec, JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.keys import RedisKeys
 from shared.usage import Usage
 from tests.unit.specs import DEMO_ROUTE, demo_spec, done_event

@@ -10,8 +10,9 @@ import pytest
 from fakeredis import FakeAsyncRedis
 
 from shared.events import DeltaEvent
+from shared.job_records import JobFields
 from shared.jobs import JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.keys import RedisKeys
 from shared.leases import LeaseBook, Orphan, Recovery
 from tests.unit.specs import demo_spec

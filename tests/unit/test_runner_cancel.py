@@ -7,8 +7,9 @@ from typing import Any, cast
 
 from fakeredis import FakeAsyncRedis
 
+from shared.job_records import Claim
 from shared.jobs import JobStatus
-from shared.jobstore import Claim, JobStore
+from shared.jobstore import JobStore
 from shared.keys import RedisKeys
 from shared.settings import Settings
 from tests.unit.specs import demo_spec

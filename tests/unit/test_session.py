@@ -20,8 +20,9 @@ from shared.apikeys import KeySettings
 from shared.cache import plan_cache
 from shared.errors import ProviderRejected, ServiceUnavailable
 from shared.events import DeltaEvent, ErrorEvent, StartEvent
+from shared.job_records import JobFields
 from shared.jobs import JobResult, JobSpec, JobStatus
-from shared.jobstore import JobFields, JobStore
+from shared.jobstore import JobStore
 from shared.settings import Settings
 from shared.usage import Usage
 from tests.unit.specs import demo_spec, done_event
