@@ -125,22 +125,29 @@ class SchemaVerdicts:
 
     def problem(self, schema: dict[str, Any]) -> str | None:
         """Why ``schema`` is not a valid JSON Schema, or None."""
-        canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+        try:
+            canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # a lone surrogate in a string: checked, not kept
+            return _meta_schema_problem(schema)
         digest = hashlib.blake2b(canonical, digest_size=16).digest()
         with self._lock:
             if digest in self._verdicts:
                 self._verdicts.move_to_end(digest)
                 return self._verdicts[digest]
-        try:
-            Draft202012Validator.check_schema(schema)
-            verdict = None
-        except SchemaError as exc:
-            verdict = exc.message
+        verdict = _meta_schema_problem(schema)
         with self._lock:
             self._verdicts[digest] = verdict
             if len(self._verdicts) > self._max_entries:
                 self._verdicts.popitem(last=False)
         return verdict
+
+
+def _meta_schema_problem(schema: dict[str, Any]) -> str | None:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return exc.message
+    return None
 
 
 # The check takes 1 to 15 ms a schema (jsonschema resolving the meta-schema's dynamic

@@ -46,3 +46,11 @@ def test_the_memo_keeps_only_the_latest_schemas(checks: list[dict[str, Any]]) ->
     verdicts.problem(schemas[0])  # evicted by the third: checked again
     verdicts.problem(schemas[2])  # still kept
     assert checks == [*schemas, schemas[0]]
+
+
+def test_a_schema_json_cannot_encode_is_still_checked(checks: list[dict[str, Any]]) -> None:
+    verdicts = SchemaVerdicts(max_entries=8)
+    lone_surrogate: dict[str, Any] = {"type": "object", "title": "\udab2"}
+    assert verdicts.problem(lone_surrogate) is None
+    assert verdicts.problem({**lone_surrogate, "type": 7}) is not None
+    assert len(checks) == 2
