@@ -81,9 +81,15 @@ class JobFeed:
         self.last_seq = after_seq
         self._stack = AsyncExitStack()
         self._queue: EventQueue | None = None
+        self._stored_before = True  # events may be stored that the subscription never sees
 
     async def open(self) -> None:
         self._queue = await self._stack.enter_async_context(self.hub.subscribe(self.job_id))
+
+    def caught_up(self) -> None:
+        """Nothing of the job was stored before the subscription held (it was created after):
+        the first read waits for the live channel instead of reading the stream."""
+        self._stored_before = False
 
     async def close(self) -> None:
         await self._stack.aclose()
@@ -93,7 +99,7 @@ class JobFeed:
         Ends after the job's last event."""
         assert self._queue is not None, "open() the feed first"
         queue = self._queue
-        resync = True  # whatever was stored before the subscription held
+        resync = self._stored_before  # whatever was stored before the subscription held
         while True:
             if resync:
                 candidates = await self.store.events_after(self.job_id, self.last_seq)

@@ -101,28 +101,23 @@ class Gateway:
         inflight_key: str | None = None,
         may_join: bool = False,
     ) -> JobFeed:
-        """Store and enqueue the job while subscribing to its events; the feed replays
-        anything published before the subscription held. ``exclusive``: the id was chosen by
-        the client; Conflict if it is in use. ``fields``: more fields of the job's hash.
-        ``inflight_key``: the job may be joined by identical requests, and joins the one in
-        flight there instead when ``may_join`` (the feed's ``job_id`` tells which)."""
+        """Subscribe to the job's events, then store and enqueue it: the feed need not read
+        the job's stream first, since nothing can be published before the subscription holds.
+        ``exclusive``: the id was chosen by the client; Conflict if it is in use. ``fields``:
+        more fields of the job's hash. ``inflight_key``: the job may be joined by identical
+        requests, and joins the one in flight there instead when ``may_join`` (the feed's
+        ``job_id`` tells which)."""
         feed = self.feed(spec.id, spec.deadline_at)
-        opened, queued = await asyncio.gather(
-            feed.open(),
-            self._store_and_enqueue(
+        await feed.open()
+        try:
+            queued = await self._store_and_enqueue(
                 spec, exclusive, fields, inflight_key=inflight_key, may_join=may_join
-            ),
-            return_exceptions=True,
-        )
-        if isinstance(opened, BaseException):
-            await feed.close()
-            if not isinstance(queued, BaseException):  # nobody would read it
-                await self.store.request_cancel(queued[0] if queued else spec.id, leaving=True)
-            raise opened
-        if isinstance(queued, BaseException):
-            await feed.close()
-            raise queued
+            )
+        except BaseException:
+            await asyncio.shield(feed.close())
+            raise
         if queued is None:
+            feed.caught_up()
             return feed
         await feed.close()
         joined = self.feed(*queued)

@@ -7,7 +7,7 @@ takes no more events; a job runs on one worker at a time) holds for every writer
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -155,15 +155,18 @@ class JobStore:
         fields: JobFields | None = None,
         holder: str | None = None,
         charge: Charge | None = None,
+        before: Sequence[EventBody] = (),
     ) -> int:
-        """Append an event; ``ends_as`` makes it the job's last, and ``charge`` its usage,
-        charged in the same step. ``holder``: only if this worker holds the job's lease (one
-        whose lease lapsed may have been replaced). Returns its seq, 0 when the job has already
-        ended (or is not in ``only_if``, or its lease is not ``holder``'s), -1 when the job is
-        unknown."""
+        """Append an event, after ``before`` in the same step; ``ends_as`` makes it the job's
+        last, and ``charge`` its usage, charged in the same step. ``holder``: only if this
+        worker holds the job's lease (one whose lease lapsed may have been replaced). Returns
+        its seq, 0 when the job has already ended (or is not in ``only_if``, or its lease is
+        not ``holder``'s), -1 when the job is unknown."""
+        # One per line: compact JSON holds no raw newline.
+        encoded = b"\n".join([*map(encode_body, before), encode_body(body)])
         args: list[Any] = [
             self.keys.job_channel(job_id),
-            encode_body(body),
+            encoded,
             ends_as.value if ends_as else "",
             only_if.value if only_if else "",
             self.events_max_len,

@@ -18,7 +18,7 @@ from kombu import Queue
 from kombu.serialization import dumps
 from redis.asyncio import Redis
 
-from shared.settings import Settings
+from shared.settings import Settings, TaskEvents
 
 RUN_JOB_TASK = "llm.run_job"
 # Wakes the batch workers for a new batch (its id the only argument); the batch's lease in
@@ -40,9 +40,10 @@ def create_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
-        # Workers report every task to Flower. The gateway's own "task-sent" event would cost
-        # every request a second publish and tells Flower nothing the worker does not.
-        worker_send_task_events=True,
+        # Workers report tasks to Flower while it asks (workers/task_events.py). The gateway's
+        # own "task-sent" event would cost every request a second publish and tells Flower
+        # nothing the worker does not.
+        worker_send_task_events=settings.task_events is TaskEvents.ALWAYS,
         task_send_sent_event=False,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,

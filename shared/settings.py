@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,14 @@ from shared.errors import ModelNotFound
 from shared.keys import RedisKeys
 
 CONFIG_ENV_VAR = "LLM_GATEWAY_CONFIG"
+
+
+class TaskEvents(StrEnum):
+    """When workers send Celery's task events (what Flower shows of each job)."""
+
+    MONITORED = "monitored"
+    ALWAYS = "always"
+    NEVER = "never"
 
 
 class CorsConfig(BaseModel):
@@ -204,6 +213,12 @@ class Settings(BaseSettings):
         None, description="touched while the worker consumes; a liveness probe checks its age"
     )
 
+    task_events: TaskEvents = Field(
+        TaskEvents.MONITORED,
+        description="when workers send Celery task events: monitored (while a monitor such as "
+        "Flower asks for them, as it does every 5 s), always (for monitors that only listen), "
+        "or never",
+    )
     consumer_stall_s: float = Field(
         20.0,
         gt=0,

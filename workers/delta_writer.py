@@ -19,7 +19,8 @@ AppendDelta = Callable[[DeltaEvent, bool], Awaitable[None]]
 
 
 class DeltaWriter:
-    """One per running job; ``put`` never blocks, ``close`` flushes, ``abort`` drops the rest."""
+    """One per running job; ``put`` never blocks, ``close`` flushes, ``hand_over`` leaves the
+    rest to the caller, ``abort`` drops it."""
 
     def __init__(self, append: AppendDelta, interval_s: float = 0.0) -> None:
         self._append = append
@@ -29,6 +30,7 @@ class DeltaWriter:
         self._tool_calls: list[ToolCallDelta] = []
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._handing_over = False
         self._aborted = False
         self._stored = asyncio.Event()
         self._pause: asyncio.Future[None] | None = None  # set while waiting out the interval
@@ -71,6 +73,18 @@ class DeltaWriter:
             self._pause.set_result(None)  # the rest goes now: a JSON answer waits for it
         await self._task
 
+    async def hand_over(self) -> tuple[DeltaEvent | None, bool]:
+        """Stop, leaving what is not stored yet (if anything) for the caller to store with the
+        job's last event: one append fewer. True with it when it is the job's first delta."""
+        self._handing_over = True
+        await self.close()
+        if not self._pending():
+            return None, False
+        first = self.deltas == 0
+        delta = self._take()
+        self._count(delta)
+        return delta, first
+
     async def abort(self) -> None:
         """Drop what is not stored yet and stop. The flag and the wake-up stop the writer even
         if the cancellation never reaches it: a library that swallows a CancelledError (seen
@@ -94,21 +108,19 @@ class DeltaWriter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while (self._content or self._reasoning or self._tool_calls) and not self._aborted:
+            while self._pending() and not (self._aborted or self._handing_over):
                 wait_s = next_append_at - loop.time()
                 if wait_s > 0 and not self._closing:
                     await self._wait_out(loop, wait_s)  # more tokens join this one meanwhile
+                    if self._handing_over:
+                        break
                 delta = self._take()
-                arguments_chars = sum(len(f.arguments) for f in delta.tool_calls)
-                if delta.content or delta.reasoning or arguments_chars:
+                if delta.content or delta.reasoning or _arguments_chars(delta):
                     # A tool call's header alone (id and name) does not start the clock: its
                     # first argument characters go at once too.
                     next_append_at = loop.time() + self._interval_s
                 await self._append(delta, self.deltas == 0)
-                self.deltas += 1
-                self.content_chars += len(delta.content)
-                self.reasoning_chars += len(delta.reasoning)
-                self.tool_call_chars += arguments_chars
+                self._count(delta)
             self._stored.set()
             if self._closing or self._aborted:
                 return
@@ -123,6 +135,15 @@ class DeltaWriter:
             timer.cancel()
             self._pause = None
 
+    def _pending(self) -> bool:
+        return bool(self._content or self._reasoning or self._tool_calls)
+
+    def _count(self, delta: DeltaEvent) -> None:
+        self.deltas += 1
+        self.content_chars += len(delta.content)
+        self.reasoning_chars += len(delta.reasoning)
+        self.tool_call_chars += _arguments_chars(delta)
+
     def _take(self) -> DeltaEvent:
         delta = DeltaEvent(
             content="".join(self._content),
@@ -133,6 +154,10 @@ class DeltaWriter:
         self._reasoning.clear()
         self._tool_calls.clear()
         return delta
+
+
+def _arguments_chars(delta: DeltaEvent) -> int:
+    return sum(len(fragment.arguments) for fragment in delta.tool_calls)
 
 
 def _resolve(pause: asyncio.Future[None]) -> None:

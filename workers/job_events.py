@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from shared.accounting import Charge
 from shared.events import EventBody, StartEvent
@@ -53,9 +54,16 @@ class JobEvents:
         ends_as: JobStatus | None = None,
         fields: JobFields | None = None,
         charge: Charge | None = None,
+        before: Sequence[EventBody] = (),
     ) -> None:
         seq = await self.store.append(
-            self.job_id, body, ends_as=ends_as, fields=fields, holder=self.holder, charge=charge
+            self.job_id,
+            body,
+            ends_as=ends_as,
+            fields=fields,
+            holder=self.holder,
+            charge=charge,
+            before=before,
         )
         if seq <= 0:
             raise JobGone(self.job_id)

@@ -20,6 +20,7 @@ from workers import broker
 from workers.consumer_watch import ConsumerWatch, ConsumerWatchStep
 from workers.metrics import WorkerMetrics
 from workers.runtime import WorkerRuntime
+from workers.task_events import TaskEventsGate, TaskEventsGateStep, install_enable_events_hook
 from workers.telemetry import JobOutcome, JobReport, JobTelemetry
 
 
@@ -50,17 +51,18 @@ class JobRequest(Request):
         CURRENT.set(RequestContext(request_id=str(request_id), job_id=self.id))
 
 
-def settle_task(task: Task[Any, Any], report: JobReport) -> None:
+def settle_task(task: Task[Any, Any], report: JobReport, gate: TaskEventsGate) -> None:
     """Make the Celery task's state tell the job's outcome: a cancelled job is REVOKED, a
     failed one a FAILURE (acknowledged all the same: it is never run again)."""
     if report.outcome is JobOutcome.CANCELLED:
-        task.send_event("task-revoked", terminated=False, signum=None, expired=False)
+        if gate.wanted():
+            task.send_event("task-revoked", terminated=False, signum=None, expired=False)
         raise Ignore()
     if report.outcome in (JobOutcome.FAILED, JobOutcome.ABANDONED):
         raise JobFailed(f"{report.outcome}: {report.code or 'ended elsewhere'}")
 
 
-def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
+def register_tasks(app: Celery, runtime: WorkerRuntime, gate: TaskEventsGate) -> None:
     """The job task: it takes a job id and runs that job on the runtime's loop; and the batch
     wake-up, which returns at once (the batch runs on the loop under its lease)."""
 
@@ -76,7 +78,7 @@ def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
         context = job_context(self.request, job_id)
         # This pool thread's lines (Celery's "succeeded" among them) belong to this job.
         CURRENT.set(context)
-        settle_task(self, runtime.run_job(job_id, context))
+        settle_task(self, runtime.run_job(job_id, context), gate)
 
     @app.task(name=RUN_BATCH_TASK, acks_late=True, ignore_result=True)
     def run_batch(batch_id: str) -> None:
@@ -99,6 +101,8 @@ def run_worker(
     app = create_celery(settings)
     app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
     app.steps["consumer"].add(ConsumerWatchStep)
+    app.steps["consumer"].add(TaskEventsGateStep)
+    install_enable_events_hook()
     # A worker outlives any broker outage (its liveness probe says when it no longer consumes).
     app.conf.broker_connection_max_retries = None
     if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
@@ -117,7 +121,8 @@ def run_worker(
     runtime = WorkerRuntime(
         settings, worker_id=hostname, queues=queues, celery=app, telemetry=telemetry, watch=watch
     )
-    register_tasks(app, runtime)
+    gate = TaskEventsGate(settings.task_events)
+    register_tasks(app, runtime, gate)
     runtime.start()
     try:
         worker = app.Worker(
@@ -130,6 +135,7 @@ def run_worker(
             without_gossip=True,
             quiet=quiet,
             consumer_watch=watch,
+            task_events_gate=gate,
         )
         worker.start()
         return int(worker.exitcode or 0)

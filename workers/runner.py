@@ -81,12 +81,16 @@ class JobRunner:
                 log.info("job %s not run: %s", job_id, claim.state)
                 return
             self.telemetry.claimed(claim.spec)
+            ended = False
             try:
                 await self._run_claimed(claim)
+                ended = True
                 self.cancels.acknowledge(job_id)  # it has ended: nothing left to cancel
             finally:
-                # A job left unfinished (a shutdown) is recovered at once by the rule.
-                await asyncio.shield(self._leases.abandon(self.worker_id, job_id))
+                # A job left unfinished (a shutdown) is recovered at once by the rule. One that
+                # ended needs nothing more: its last event dropped the lease with it.
+                if not ended:
+                    await asyncio.shield(self._leases.abandon(self.worker_id, job_id))
 
     async def _claim(self, job_id: str) -> Claim:
         """Claim the job; a cancellation arriving meanwhile is kept for the claimed job to
@@ -173,7 +177,6 @@ class JobRunner:
             delta_interval_s=self.settings.delta_interval_s,
         )
         await streamer.run()
-        await transcript.settle(flush=True)
         await self._end_succeeded(spec, events, transcript)
 
     def _filters_of(self, model: str) -> FilterSet | None:
@@ -187,6 +190,8 @@ class JobRunner:
     async def _end_succeeded(
         self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
+        """The last deltas and the done event, charged, in one append."""
+        rest, first = await transcript.hand_over()
         usage = transcript.usage or _estimate_usage(spec, transcript)
         # An embedding job's answer is its vectors; a completion's, its message.
         embeddings = transcript.embeddings
@@ -217,11 +222,13 @@ class JobRunner:
                 usage=usage,
                 cost=cost,
                 attempts=transcript.attempts,
+                first_token_at=time.time() if first else None,
                 finished_at=time.time(),
             ),
             charge=self.accounting.charge(
                 owner=spec.owner, model=spec.model, provider=step.provider, usage=usage, cost=cost
             ),
+            before=[rest] if rest is not None else (),
         )
         self.telemetry.ended(spec.id, JobOutcome.SUCCEEDED, usage=usage, cost=cost)
 

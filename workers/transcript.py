@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from shared.config import RouteStep
 from shared.content import AssistantMessage, FunctionCall, ReasoningDetail, ToolCall
 from shared.embeddings import Embeddings
-from shared.events import Delivered, ToolCallDelta
+from shared.events import Delivered, DeltaEvent, ToolCallDelta
 from shared.jobs import JobResult
 from shared.routing import Attempt
 from shared.usage import Usage
@@ -72,6 +72,11 @@ class Transcript:
 
     def delivered(self) -> Delivered:
         return Delivered() if self.writer is None else self.writer.delivered()
+
+    async def hand_over(self) -> tuple[DeltaEvent | None, bool]:
+        """Before the job's last event: the deltas not stored yet, to store with it (and
+        whether they are its first)."""
+        return (None, False) if self.writer is None else await self.writer.hand_over()
 
     async def settle(self, *, flush: bool) -> None:
         """Before the job's last event: store the deltas already read, or drop them."""

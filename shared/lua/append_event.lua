@@ -1,7 +1,8 @@
--- Append one event to a job: assign the next seq, store it, publish it, all or nothing.
+-- Append events to a job: assign the next seqs, store them, publish them, all or nothing.
 -- KEYS[1] job hash, KEYS[2] event stream, KEYS[3] its lease, KEYS[4] leased-jobs index,
 -- KEYS[5] queued-jobs index
--- ARGV[1] channel, ARGV[2] event JSON without seq (starts with '{'),
+-- ARGV[1] channel, ARGV[2] the events' JSON without seq (each starts with '{'), one per line
+-- (compact JSON holds no raw newline); the status, fields and charge go with the last,
 -- ARGV[3] terminal status to set, or '', ARGV[4] status the job must be in, or '',
 -- ARGV[5] stream cap, ARGV[6] result TTL s, ARGV[7] events TTL s, ARGV[8] prefix of the
 -- owners' running-jobs sets, ARGV[9] job id, ARGV[10] the worker that must hold the job's
@@ -10,7 +11,7 @@
 -- ARGV[12..] field/value pairs to set on the job hash with the event.
 -- The job's last event also frees its owner's concurrency slot and leaves the job indexes, and
 -- its usage is charged in the same step: a crash between the two cannot lose it.
--- Returns the seq, 0 when the job has already ended (or is not in ARGV[4], or the lease is
+-- Returns the last seq, 0 when the job has already ended (or is not in ARGV[4], or the lease is
 -- not ARGV[10]'s), -1 when unknown.
 -- A job that succeeds with a cache_key field stores its answer (see store_answer); a job that
 -- ends frees its in-flight key, so identical requests stop joining it.
@@ -60,11 +61,25 @@ if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 if ARGV[4] ~= '' and status ~= ARGV[4] then return 0 end
 if ARGV[10] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[10] then return 0 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local payload = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '0-' .. seq, 'e', payload)
-if seq == 1 then
-  redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+local bodies, from = {}, 1
+while true do
+  local newline = string.find(ARGV[2], '\n', from, true)
+  if not newline then
+    bodies[#bodies + 1] = string.sub(ARGV[2], from)
+    break
+  end
+  bodies[#bodies + 1] = string.sub(ARGV[2], from, newline - 1)
+  from = newline + 1
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', #bodies) - #bodies
+local payloads = {}
+for i, body in ipairs(bodies) do
+  seq = seq + 1
+  payloads[i] = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '0-' .. seq, 'e', payloads[i])
+  if seq == 1 then
+    redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+  end
 end
 if #ARGV > 11 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 12))
@@ -83,5 +98,7 @@ if ARGV[3] ~= '' then
   local inflight = redis.call('HGET', KEYS[1], 'inflight')
   if inflight and redis.call('GET', inflight) == ARGV[9] then redis.call('DEL', inflight) end
 end
-redis.call('PUBLISH', ARGV[1], payload)
+for _, payload in ipairs(payloads) do
+  redis.call('PUBLISH', ARGV[1], payload)
+end
 return seq

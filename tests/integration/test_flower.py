@@ -84,7 +84,7 @@ def test_flower_shows_named_workers_and_true_task_states(
 
     queue = f"flower.{uuid.uuid4().hex[:8]}"
     env = {**stack.env, "LLM_GATEWAY_INTERACTIVE_QUEUE": queue}
-    worker = start_worker(env, tmp_path, stack.redis_url, queue=queue)
+    worker = start_worker(env, tmp_path, stack.redis_url, queue=queue, loglevel="INFO")
     gateway, base_url = start_gateway(env, tmp_path)
     try:
         workers = until(
@@ -97,6 +97,8 @@ def test_flower_shows_named_workers_and_true_task_states(
             ]
         )
         assert len(workers) == 1
+        # A worker sends task events once a monitor asks (Flower does every 5 s).
+        until(lambda: "Events of group {task} enabled" in worker.log_path.read_text("utf-8"))
         key = create_api_key(base_url, "flower")
         with httpx.Client(
             base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30

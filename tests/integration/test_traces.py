@@ -30,6 +30,7 @@ from tests.stack import FAKE_KEY, stack_config, write_config
 from workers.main import register_tasks
 from workers.metrics import WorkerMetrics
 from workers.runtime import WorkerRuntime
+from workers.task_events import TaskEventsGate
 from workers.telemetry import JobTelemetry
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def traced(
     telemetry = JobTelemetry(settings, WorkerMetrics(), tracing, queue=queue)
     app = create_celery(settings)
     runtime = WorkerRuntime(settings, worker_id, [queue], celery=app, telemetry=telemetry)
-    register_tasks(app, runtime)
+    register_tasks(app, runtime, TaskEventsGate(settings.task_events))
     runtime.start()
     port = free_port()
     server = uvicorn.Server(

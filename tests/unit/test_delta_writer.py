@@ -164,3 +164,39 @@ async def test_a_tool_calls_header_does_not_hold_back_its_first_arguments() -> N
     assert len(appended) == 2  # the rest waits out the interval
     await writer.close()
     assert [f.arguments for delta in appended for f in delta.tool_calls] == ["", '{"q', '":1}']
+
+
+async def test_hand_over_leaves_what_is_not_stored_to_the_last_event() -> None:
+    appended: list[str] = []
+    release = asyncio.Event()
+
+    async def store(delta: DeltaEvent, first: bool) -> None:
+        appended.append(delta.content)
+        await release.wait()
+
+    writer = DeltaWriter(store, interval_s=30)
+    writer.put("a", "")
+    await asyncio.sleep(0)  # "a" is being stored
+    writer.put("b", "")
+    writer.put("c", "")
+    handing = asyncio.ensure_future(writer.hand_over())
+    await asyncio.sleep(0.01)
+    assert not handing.done()  # an append in flight finishes first
+    release.set()
+    async with asyncio.timeout(2):  # nor does it wait out the interval
+        rest, first = await handing
+    assert appended == ["a"]
+    assert rest is not None and rest.content == "bc" and not first
+    assert writer.delivered().deltas == 2 and writer.delivered().content_chars == 3
+
+
+async def test_hand_over_with_nothing_left_or_nothing_stored() -> None:
+    async def store(delta: DeltaEvent, first: bool) -> None:
+        pass
+
+    idle = DeltaWriter(store)
+    assert await idle.hand_over() == (None, False)
+    stored = DeltaWriter(store)
+    await stored.put_and_store("a", "")
+    assert await stored.hand_over() == (None, False)
+    assert stored.delivered().deltas == 1

@@ -50,6 +50,35 @@ async def test_events_get_consecutive_seqs_and_nothing_follows_the_end(store: Jo
     assert job.last_seq == 3
 
 
+async def test_events_appended_together_are_numbered_stored_and_published_in_order(
+    store: JobStore,
+) -> None:
+    spec = await new_job(store)
+    pubsub = store.redis.pubsub()
+    await pubsub.subscribe(store.keys.job_channel(spec.id))
+    await pubsub.get_message(timeout=1)  # the confirmation
+    assert await store.append(spec.id, DeltaEvent(content="a\nb")) == 1
+    last = await store.append(
+        spec.id,
+        done_event(),
+        ends_as=JobStatus.SUCCEEDED,
+        before=[DeltaEvent(content="c"), DeltaEvent(content="d\n")],
+    )
+    assert last == 4
+    events = await store.events_after(spec.id, 0)
+    assert [(e.seq, e.type) for e in events] == [
+        (1, "delta"),
+        (2, "delta"),
+        (3, "delta"),
+        (4, "done"),
+    ]
+    assert [getattr(e.body, "content", None) for e in events[:3]] == ["a\nb", "c", "d\n"]
+    published = [await pubsub.get_message(timeout=1) for _ in range(4)]
+    assert [m["data"] for m in published if m] == [e.raw for e in events]
+    assert await store.status_of(spec.id) is JobStatus.SUCCEEDED
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
 async def test_a_job_is_claimed_once_and_taken_over_only_when_its_lease_lapses(
     store: JobStore,
 ) -> None:
