@@ -30,9 +30,11 @@ async def start_session(
             job_id=spec.id,
             store=gateway.store,
             departure=Departure.STAY,
+            model=spec.model,
+            created_at=spec.created_at,
             headers=_cache_headers(plan.entry_name if plan else None, hit=True),
             error_headers=admission.headers,
-            answer=hit.job(spec),
+            cached=hit.job(spec),
             tracker=gateway.metrics.stream_started(),
         )
     entry = plan.entry_name if plan is not None else None
@@ -56,6 +58,8 @@ async def start_session(
         job_id=feed.job_id,
         store=gateway.store,
         departure=Departure.GIVE_UP,
+        model=spec.model,
+        created_at=spec.created_at,
         headers=_cache_headers(entry, job_id=feed.job_id, coalesced=joined),
         error_headers=admission.headers,
         tracker=gateway.metrics.stream_started(),
@@ -78,6 +82,8 @@ async def follow_session(gateway: Gateway, job: Job, *, after_seq: int = 0) -> C
         job_id=job.id,
         store=gateway.store,
         departure=Departure.STAY,
+        model=job.model,
+        created_at=job.timings.queued_at,
         tracker=gateway.metrics.stream_started(),
     )
 

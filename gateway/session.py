@@ -11,8 +11,8 @@ One rule for a lost Redis: the reader is told (``Interrupted``: retryable, resum
 Last-Event-ID or afterSeq) and the job is not given up, since its events are safe in Redis; a
 give-up that itself fails on Redis is logged and dropped, and the job then ends on its own.
 
-Front ends map what it yields (``reads``) or its answer (``result``) to their wire format and
-nothing else.
+Front ends map what it yields (``reads``), its answer (``answer``, read off the done event) or
+the finished job (``result``) to their wire format and nothing else.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from gateway.feed import EventFeed
 from gateway.metrics import StreamTracker
 from gateway.redis_failures import REDIS_FAILURES, lost_redis
 from shared.errors import GatewayError, JobNotFound
-from shared.events import DeltaEvent, ErrorEvent, Event
-from shared.jobs import Job
+from shared.events import DeltaEvent, DoneEvent, ErrorEvent, Event
+from shared.jobs import Answer, Job
 from shared.jobstore import JobStore
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,12 @@ class CompletionSession:
     job_id: str
     store: JobStore
     departure: Departure
+    model: str  # the routed model's name
+    created_at: float  # when the request was admitted (or the job it follows created)
     # Headers of the answer: the cache's and the job id; ``error_headers`` go on errors too.
     headers: dict[str, str] = field(default_factory=dict)
     error_headers: dict[str, str] = field(default_factory=dict)
-    answer: Job | None = None  # the whole answer, when the cache gave it
+    cached: Job | None = None  # the whole answer, when the cache gave it
     on_close: OnClose | None = None
     tracker: StreamTracker | None = None  # counts the session among the active streams
     _source: AsyncGenerator[Read, None] | None = None
@@ -126,12 +128,29 @@ class CompletionSession:
         """The finished job, or None when the client went away first (``client_gone``
         completed). Raises the error the job ended with, with the admission's headers."""
         async with self:
-            last = await _unless(self._last_event(), client_gone)
-            if last is None:
+            if await self._done(client_gone) is None:
                 return None
-            if isinstance(last.body, ErrorEvent):
-                raise self._with_headers(last.body.error())
             return await self._outcome()
+
+    async def answer(self, client_gone: Awaitable[object] | None = None) -> Answer | None:
+        """The job's answer, read off its done event (the job is not read again); None and
+        raises as ``result`` does."""
+        async with self:
+            done = await self._done(client_gone)
+            if done is None:
+                return None
+            if self.cached is not None:
+                return Answer.of_job(self.cached)
+            return Answer.of_done(self.job_id, self.model, self.created_at, done)
+
+    async def _done(self, client_gone: Awaitable[object] | None) -> DoneEvent | None:
+        last = await _unless(self._last_event(), client_gone)
+        if last is None:
+            return None
+        if isinstance(last.body, ErrorEvent):
+            raise self._with_headers(last.body.error())
+        assert isinstance(last.body, DoneEvent), "a job's last event is done or error"
+        return last.body
 
     async def close(self) -> None:
         """Release the subscription; give the job up if its reader left early; count savings.
@@ -207,8 +226,8 @@ class CompletionSession:
         return None
 
     async def _outcome(self) -> Job:
-        if self.answer is not None:
-            return self.answer
+        if self.cached is not None:
+            return self.cached
         job = await self.store.load(self.job_id)
         if job is None:
             raise JobNotFound(f"job {self.job_id} has expired")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from shared.chat import ChatRequest
 from shared.config import RouteStep
 from shared.content import AssistantMessage
 from shared.embeddings import EmbeddingRequest, Embeddings
-from shared.events import CacheStatus, ErrorEvent
+from shared.events import CacheStatus, DoneEvent, ErrorEvent
 from shared.routing import Attempt
 from shared.usage import Usage
 
@@ -129,3 +130,33 @@ class Job(BaseModel):
     last_seq: int = 0
     # HIT: answered from the response cache; MISS: computed, and cacheable; None: not cacheable.
     cache: CacheStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A succeeded job's answer, as the JSON front ends show it: read off its done event (no
+    read of the job's hash) or off the job itself."""
+
+    job_id: str
+    model: str  # the routed model's name
+    created_at: float
+    finished_at: float
+    usage: Usage | None
+    result: JobResult | None = None
+    embeddings: Embeddings | None = None  # an embedding job's vectors
+
+    @classmethod
+    def of_job(cls, job: Job) -> Answer:
+        timings = job.timings
+        finished_at = timings.finished_at or timings.queued_at
+        return cls(
+            job.id, job.model, timings.queued_at, finished_at, job.usage, job.result, job.embeddings
+        )
+
+    @classmethod
+    def of_done(cls, job_id: str, model: str, created_at: float, done: DoneEvent) -> Answer:
+        message = done.message
+        result = None
+        if message is not None:  # validated as the event was read: no need to again
+            result = JobResult.model_construct(**dict(message), finish_reason=done.finish_reason)
+        return cls(job_id, model, created_at, time.time(), done.usage, result, done.embeddings)

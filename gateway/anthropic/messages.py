@@ -25,7 +25,7 @@ from gateway.openapi import MESSAGES_STREAM
 from gateway.responses import JSON
 from gateway.session import client_gone
 from gateway.sse import event_stream_response
-from shared.anthropic_format import MessagesRequest, MessageStream, message_from_job
+from shared.anthropic_format import MessagesRequest, MessageStream, message_of
 from shared.anthropic_format import messages_request as parse
 from shared.errors import InvalidRequest
 from shared.limits import estimate_prompt_tokens
@@ -70,10 +70,10 @@ async def create_message(
             signed_thinking=parsed.signs_thinking(upstream),
         )
         return event_stream_response(message_stream_body(session, stream), headers=headers)
-    job = await session.result(client_gone(request))
-    if job is None:  # the client left
+    answer = await session.answer(client_gone(request))
+    if answer is None:  # the client left
         return Response(status_code=499)
-    return JSON(message_from_job(job), headers=headers)
+    return JSON(message_of(answer), headers=headers)
 
 
 @router.post("/messages/count_tokens", summary="Anthropic Messages API: count input tokens")

@@ -21,7 +21,7 @@ from shared.jobs import JobSpec
 from shared.openai_format import (
     ChunkStream,
     StreamMode,
-    chat_completion_from_job,
+    chat_completion,
     chat_request_from_openai,
     stream_mode_of,
 )
@@ -58,10 +58,10 @@ async def chat_completions(
     session = await start_session(gateway, admission)
     if mode.stream:
         return await _streamed(session, mode, admission.spec)
-    job = await session.result(client_gone(request))
-    if job is None:  # the client left
+    answer = await session.answer(client_gone(request))
+    if answer is None:  # the client left
         return Response(status_code=499)
-    return JSON(chat_completion_from_job(job), headers=session.all_headers)
+    return JSON(chat_completion(answer), headers=session.all_headers)
 
 
 async def _streamed(session: CompletionSession, mode: StreamMode, spec: JobSpec) -> Response:

@@ -40,7 +40,7 @@ async def create_embeddings(
     embedding = with_cache_header(embedding, cache_control)
     admission = await admit(gateway, caller, embedding, kind="stream")
     session = await start_session(gateway, admission)
-    job = await session.result(client_gone(request))
-    if job is None:  # the client left
+    answer = await session.answer(client_gone(request))
+    if answer is None:  # the client left
         return Response(status_code=499)
-    return JSON(embeddings_response(job, encoding), headers=session.all_headers)
+    return JSON(embeddings_response(answer, encoding), headers=session.all_headers)

@@ -95,11 +95,10 @@ async def create_response(
         on_outcome = _finisher(store, owner, record)
     if parsed.stream:
         return await _streamed(session, ResponseEvents(shell), on_outcome)
-    job = await session.result(client_gone(request))
-    if job is None:  # the client left
+    answer = await session.answer(client_gone(request))
+    if answer is None:  # the client left
         return Response(status_code=499)
-    outcome = ResponseOutcome.of_job(job)
-    assert outcome is not None, "a job's result is read once it has ended"
+    outcome = ResponseOutcome.of_answer(answer)
     if on_outcome is not None:
         await on_outcome(outcome)
     return JSON(finished_response(shell, outcome), headers=session.all_headers)

@@ -5,7 +5,7 @@ Used by the Messages API front end (``gateway/anthropic``).
 
 from shared.anthropic_format.errors import anthropic_status, error_body, retryable
 from shared.anthropic_format.request import MessagesRequest, Upstream, messages_request
-from shared.anthropic_format.response import message_from_job
+from shared.anthropic_format.response import message_of
 from shared.anthropic_format.stream import Frame, MessageStream, event_error
 
 __all__ = [
@@ -16,7 +16,7 @@ __all__ = [
     "anthropic_status",
     "error_body",
     "event_error",
-    "message_from_job",
+    "message_of",
     "messages_request",
     "retryable",
 ]

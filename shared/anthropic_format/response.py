@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from shared.content import AssistantMessage
-from shared.jobs import Job
+from shared.jobs import Answer
 from shared.usage import Usage
 
 ID_PREFIX = "msg_"
@@ -34,11 +34,11 @@ def stop_reason(finish_reason: str | None) -> str:
     return _STOP_REASONS.get(finish_reason or "stop", "end_turn")
 
 
-def message_from_job(job: Job) -> dict[str, Any]:
+def message_of(answered: Answer) -> dict[str, Any]:
     """The ``message`` of a succeeded job; ``model`` is the routed model's name."""
-    if job.result is None:
-        raise ValueError(f"job {job.id} has no result (status {job.status})")
-    answer = job.result
+    if answered.result is None:
+        raise ValueError(f"job {answered.job_id} has no completion")
+    answer = answered.result
     content = [*thinking_blocks(answer)]
     if answer.content:
         content.append({"type": "text", "text": answer.content})
@@ -47,14 +47,14 @@ def message_from_job(job: Job) -> dict[str, Any]:
         use = {"type": "tool_use", "id": call.id, "name": function.name}
         content.append({**use, "input": tool_input(function.arguments)})
     return {
-        "id": message_id(job.id),
+        "id": message_id(answered.job_id),
         "type": "message",
         "role": "assistant",
-        "model": job.model,
+        "model": answered.model,
         "content": content,
         "stop_reason": stop_reason(answer.finish_reason),
         "stop_sequence": None,
-        "usage": usage_object(job.usage),
+        "usage": usage_object(answered.usage),
     }
 
 

@@ -13,14 +13,14 @@ from shared.openai_format.errors import (
 )
 from shared.openai_format.extras import extras_from_headers
 from shared.openai_format.request import StreamMode, chat_request_from_openai, stream_mode_of
-from shared.openai_format.response import chat_completion_from_job, completion_id, usage_object
+from shared.openai_format.response import chat_completion, completion_id, usage_object
 
 __all__ = [
     "ChunkStream",
     "StreamMode",
     "UnknownParameter",
     "UnsupportedParameter",
-    "chat_completion_from_job",
+    "chat_completion",
     "chat_request_from_openai",
     "completion_id",
     "error_object",

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from shared.embeddings import EmbeddingRequest
 from shared.errors import InvalidRequest, error_class_for, most_specific
-from shared.jobs import Job
+from shared.jobs import Answer
 from shared.openai_format.errors import invalid, param_from_loc
 from shared.openai_format.extras import given_fields, refuse_unknown
 
@@ -60,12 +60,13 @@ def _inputs(raw: object) -> object:
     return raw
 
 
-def embeddings_response(job: Job, encoding: EncodingFormat) -> dict[str, Any]:
+def embeddings_response(answer: Answer, encoding: EncodingFormat) -> dict[str, Any]:
     """The ``list`` of ``embedding`` objects OpenAI answers, in input order."""
-    if job.embeddings is None:
-        raise ValueError(f"job {job.id} has no embeddings (status {job.status})")
-    vectors: list[Any] = job.embeddings.vectors if encoding == "base64" else job.embeddings.floats()
-    usage = job.usage
+    embeddings = answer.embeddings
+    if embeddings is None:
+        raise ValueError(f"job {answer.job_id} has no embeddings")
+    vectors: list[Any] = embeddings.vectors if encoding == "base64" else embeddings.floats()
+    usage = answer.usage
     prompt = usage.prompt_tokens if usage else 0
     return {
         "object": "list",
@@ -73,6 +74,6 @@ def embeddings_response(job: Job, encoding: EncodingFormat) -> dict[str, Any]:
             {"object": "embedding", "index": i, "embedding": vector}
             for i, vector in enumerate(vectors)
         ],
-        "model": job.model,
+        "model": answer.model,
         "usage": {"prompt_tokens": prompt, "total_tokens": usage.total_tokens if usage else 0},
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.content import AssistantMessage, ReasoningDetail
-from shared.jobs import Job
+from shared.jobs import Answer
 from shared.usage import Usage
 
 ID_PREFIX = "chatcmpl-"
@@ -16,25 +16,25 @@ def completion_id(job_id: str) -> str:
     return ID_PREFIX + job_id
 
 
-def chat_completion_from_job(job: Job) -> dict[str, Any]:
+def chat_completion(answer: Answer) -> dict[str, Any]:
     """The ``chat.completion`` of a succeeded job; ``model`` is the routed model's name."""
-    if job.result is None:
-        raise ValueError(f"job {job.id} has no result (status {job.status})")
-    message = assistant_message(job.result)
+    if answer.result is None:
+        raise ValueError(f"job {answer.job_id} has no completion")
+    message = assistant_message(answer.result)
     return {
-        "id": completion_id(job.id),
+        "id": completion_id(answer.job_id),
         "object": "chat.completion",
-        "created": int(job.timings.queued_at),
-        "model": job.model,
+        "created": int(answer.created_at),
+        "model": answer.model,
         "choices": [
             {
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": finish_reason(job.result.finish_reason),
+                "finish_reason": finish_reason(answer.result.finish_reason),
             }
         ],
-        "usage": usage_object(job.usage),
+        "usage": usage_object(answer.usage),
     }
 
 

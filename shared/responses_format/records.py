@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.content import AssistantMessage
 from shared.events import DoneEvent, ErrorEvent
-from shared.jobs import Job, JobStatus
+from shared.jobs import Answer, Job, JobStatus
 from shared.usage import Usage
 
 ID_PREFIX = "resp_"
@@ -121,17 +121,22 @@ class ResponseOutcome(_Record):
         return cls(status=status, error=ResponseFailure(code=error.code, message=error.message))
 
     @classmethod
+    def of_answer(cls, answer: Answer) -> ResponseOutcome:
+        result = answer.result
+        assert result is not None, "a completion's answer has its message"
+        return cls(
+            status=_status_for(result.finish_reason),
+            message=AssistantMessage.model_validate(result.model_dump()),
+            finish_reason=result.finish_reason,
+            usage=answer.usage,
+            completed_at=int(answer.finished_at),
+        )
+
+    @classmethod
     def of_job(cls, job: Job) -> ResponseOutcome | None:
         """The outcome of a job that has ended; None while it runs."""
         if job.status is JobStatus.SUCCEEDED and job.result is not None:
-            result = job.result
-            return cls(
-                status=_status_for(result.finish_reason),
-                message=AssistantMessage.model_validate(result.model_dump()),
-                finish_reason=result.finish_reason,
-                usage=job.usage,
-                completed_at=int(job.timings.finished_at or job.timings.queued_at),
-            )
+            return cls.of_answer(Answer.of_job(job))
         if job.status.finished:
             error = job.error or ErrorEvent(code="failed", message=f"the job {job.status.value}")
             if job.status is JobStatus.CANCELLED:

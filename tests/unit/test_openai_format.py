@@ -9,12 +9,13 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from shared.chat import ChatRequest
+from shared.content import AssistantMessage
 from shared.errors import InvalidRequest, ModelNotFound, RateLimited, Unauthorized
-from shared.events import Event, decode_event
-from shared.jobs import Job, JobResult, JobStatus, Timings
+from shared.events import DoneEvent, Event, decode_event
+from shared.jobs import Answer, Job, JobResult, JobStatus, Timings
 from shared.openai_format import (
     ChunkStream,
-    chat_completion_from_job,
+    chat_completion,
     openai_error_body,
     openai_status,
 )
@@ -48,7 +49,7 @@ def job(**fields: Any) -> Job:
 
 
 def test_a_job_as_a_chat_completion() -> None:
-    completion = ChatCompletion.model_validate(chat_completion_from_job(job()), strict=True)
+    completion = ChatCompletion.model_validate(chat_completion(Answer.of_job(job())), strict=True)
     assert (completion.id, completion.created, completion.model) == (
         "chatcmpl-abc",
         1_700_000_000,
@@ -62,15 +63,30 @@ def test_a_job_as_a_chat_completion() -> None:
     assert completion.usage.prompt_tokens_details.cached_tokens == 1
     assert completion.usage.completion_tokens_details is not None
     assert completion.usage.completion_tokens_details.reasoning_tokens == 2
-    assert "reasoning_content" not in chat_completion_from_job(job())["choices"][0]["message"]
+    assert "reasoning_content" not in chat_completion(Answer.of_job(job()))["choices"][0]["message"]
 
     thought = job(result=JobResult(content="x", reasoning="because"), usage=None)
-    answer = chat_completion_from_job(thought)
+    answer = chat_completion(Answer.of_job(thought))
     assert answer["choices"][0]["message"]["reasoning_content"] == "because"
     assert answer["choices"][0]["finish_reason"] == "stop"
     assert answer["usage"]["total_tokens"] == 0
-    with pytest.raises(ValueError, match="no result"):
-        chat_completion_from_job(job(result=None, status=JobStatus.FAILED))
+    with pytest.raises(ValueError, match="no completion"):
+        chat_completion(Answer.of_job(job(result=None, status=JobStatus.FAILED)))
+
+
+def test_the_answer_read_off_the_done_event_is_the_jobs() -> None:
+    loaded = job()
+    assert loaded.result is not None
+    done = DoneEvent(
+        finish_reason=loaded.result.finish_reason or "stop",
+        provider="p",
+        model="m",
+        usage=loaded.usage or Usage(),
+        cost=None,
+        message=AssistantMessage.model_validate(loaded.result.model_dump()),
+    )
+    read_off = Answer.of_done(loaded.id, loaded.model, loaded.timings.queued_at, done)
+    assert chat_completion(read_off) == chat_completion(Answer.of_job(loaded))
 
 
 def event(seq: int, kind: str, **fields: Any) -> Event:

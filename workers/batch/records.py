@@ -14,18 +14,19 @@ from shared.batch.lines import RequestLine
 from shared.batch.models import request_line_id
 from shared.embeddings import EmbeddingRequest
 from shared.errors import GatewayError, JobCancelled
-from shared.jobs import Job, JobStatus
-from shared.openai_format import chat_completion_from_job, openai_error_body, openai_status
+from shared.jobs import Answer, Job, JobStatus
+from shared.openai_format import chat_completion, openai_error_body, openai_status
 from shared.openai_format.embeddings import embeddings_response
 
 OUTPUT, ERROR = b"o", b"e"
 
 
 def succeeded(batch_id: str, item: RequestLine, job: Job) -> bytes:
+    answer = Answer.of_job(job)
     body = (
-        embeddings_response(job, item.encoding)
+        embeddings_response(answer, item.encoding)
         if isinstance(item.request, EmbeddingRequest)
-        else chat_completion_from_job(job)
+        else chat_completion(answer)
     )
     return OUTPUT + orjson.dumps(
         {
