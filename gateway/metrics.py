@@ -115,7 +115,8 @@ class GatewayMetrics:
         )
         self.queue_unacked = Gauge(
             f"{PREFIX}_queue_unacked_messages",
-            "Jobs taken by workers and not yet acknowledged, every queue together (on scrape).",
+            "Tasks taken by workers and not yet acknowledged, every queue together (on scrape); "
+            "job tasks on the job store's Redis are not among them (their leases cover them).",
             registry=registry,
         )
         self.circuit_state = Gauge(

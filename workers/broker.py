@@ -1,5 +1,15 @@
-"""kombu's Redis transport, with one fix: a worker survives its broker going away with tasks in
-flight (installed kombu 5.7.0 with Celery 5.7.0; no released version has it).
+"""kombu's Redis transport, with one fix and one saving.
+
+The saving: kombu records every delivered message in Redis (its unacknowledged hash and index)
+and removes it on the ack, two blocking round trips on the Celery consumer's thread per task,
+over half of that thread's work per job. Where the broker is the job store's Redis, a job's
+task needs neither: a worker dying with a claimed job leaves a lease that lapses, and one dying
+between taking a task and claiming its job leaves a queued job that no queue holds, which the
+recovery of stale queued jobs enqueues again (``shared/leases.py``). So job tasks are tracked
+in the worker's memory only (acks, prefetch counts); other tasks as kombu does.
+
+The fix: a worker survives its broker going away with tasks in flight (installed kombu 5.7.0
+with Celery 5.7.0; no released version has it).
 
 What happens without it: on a lost connection Celery's consumer calls ``Connection.collect()``,
 which closes the channel (a close that the lost socket interrupts before the channel is marked
@@ -19,10 +29,70 @@ pool once Redis answers, and a task whose job did not finish is recovered by the
 
 from __future__ import annotations
 
+from typing import Any
+
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+
+from shared.queue import RUN_JOB_TASK
+
+# The transport option that says the job store's Redis is the broker (see run_worker).
+LEASES_COVER_JOB_TASKS = "leases_cover_job_tasks"
+
+
+class QoS(kombu_redis.QoS):
+    """kombu's, except that job tasks are not recorded in Redis where leases cover them."""
+
+    channel: Any
+
+    def _leased(self, message: Any, delivery_tag: str) -> bool:
+        headers = message.headers or {}
+        return bool(
+            getattr(self.channel, LEASES_COVER_JOB_TASKS, False)
+            and headers.get("task") == RUN_JOB_TASK
+            and headers.get("id") == delivery_tag  # our message: its tag is the job id
+        )
+
+    def _message(self, delivery_tag: str) -> Any:
+        delivered = self._delivered
+        return delivered.get(delivery_tag) if delivered is not None else None
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        if self._leased(message, delivery_tag):
+            virtual.QoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
+    def ack(self, delivery_tag: str) -> None:
+        message = self._message(delivery_tag)
+        if message is not None and self._leased(message, delivery_tag):
+            virtual.QoS.ack(self, delivery_tag)
+        else:
+            super().ack(delivery_tag)
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        message = self._message(delivery_tag)
+        if message is None or not self._leased(message, delivery_tag):
+            super().reject(delivery_tag, requeue)
+            return
+        if requeue:  # nothing in Redis to restore it from: push it back as it came
+            delivery = message.delivery_info
+            with self.channel.conn_or_acquire() as client, client.pipeline() as pipe:
+                self.channel._do_restore_message(
+                    message._raw, delivery["exchange"], delivery["routing_key"], pipe, True
+                )
+                pipe.execute()
+        virtual.QoS.ack(self, delivery_tag)
 
 
 class Channel(kombu_redis.Channel):
+    QoS = QoS
+    from_transport_options = (
+        *kombu_redis.Channel.from_transport_options,
+        LEASES_COVER_JOB_TASKS,
+    )
+    leases_cover_job_tasks = False
+
     def _disconnect_pools(self) -> None:
         # The stubs leave out the pool attributes and this method.
         pool = self._pool  # type: ignore[has-type]

@@ -107,6 +107,11 @@ def run_worker(
     app.conf.broker_connection_max_retries = None
     if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
         app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
+        if settings.celery_broker_url == settings.redis_url:
+            app.conf.broker_transport_options = {
+                **app.conf.broker_transport_options,
+                broker.LEASES_COVER_JOB_TASKS: True,
+            }
     queues = queues or [settings.interactive_queue]
     hostname = worker_name(queues)
     if settings.batch.queue in queues and settings.batch.nice:
