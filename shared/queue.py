@@ -11,9 +11,11 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from celery import Celery
+from celery.utils.saferepr import saferepr
 from kombu import Queue
 from kombu.serialization import dumps
 from redis.asyncio import Redis
@@ -97,6 +99,64 @@ def redis_broker_message(
     return orjson.dumps(message)
 
 
+# A stand-in job id for the message Celery builds once per queue.
+PLACEHOLDER = "job-id-placeholder-7c1e"
+
+
+class TaskMessages:
+    """``redis_broker_message``'s entries, built by Celery's own code once per queue, then
+    filled in per job: Celery's message code cost each request a tenth of a millisecond. The
+    contract test compares the two."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+        self._templates: dict[str, _Template] = {}
+
+    def entry(self, job_id: str, queue: str, headers: TaskHeaders | None = None) -> bytes:
+        template = self._templates.get(queue)
+        if template is None:
+            built = redis_broker_message(self._app, PLACEHOLDER, queue)
+            maxsize = self._app.amqp.argsrepr_maxsize
+            template = self._templates[queue] = _Template(orjson.loads(built), maxsize)
+        return template.filled(job_id, headers)
+
+
+class _Template:
+    """One queue's message, with where the job id goes in it."""
+
+    def __init__(self, message: dict[str, Any], argsrepr_maxsize: int) -> None:
+        self.message = message
+        self.argsrepr_maxsize = argsrepr_maxsize
+        self.headers: dict[str, Any] = message["headers"]
+        self.properties: dict[str, Any] = message["properties"]
+        self.body: list[Any] = orjson.loads(base64.b64decode(message["body"]))
+        self.header_ids = [k for k, v in self.headers.items() if v == PLACEHOLDER]
+        self.header_reprs = [
+            k for k, v in self.headers.items() if isinstance(v, str) and repr(PLACEHOLDER) in v
+        ]
+        self.property_ids = [k for k, v in self.properties.items() if v == PLACEHOLDER]
+        assert self.body[0] == [PLACEHOLDER], "a job's task takes its id only"
+
+    def filled(self, job_id: str, extra: TaskHeaders | None) -> bytes:
+        headers = dict(self.headers)
+        for name in self.header_ids:
+            headers[name] = job_id
+        for name in self.header_reprs:  # argsrepr, as Celery writes it
+            headers[name] = saferepr([job_id], self.argsrepr_maxsize)
+        headers.update(extra or {})
+        properties = dict(self.properties)
+        for name in self.property_ids:
+            properties[name] = job_id
+        body = orjson.dumps([[job_id], *self.body[1:]])
+        message = {
+            **self.message,
+            "body": base64.b64encode(body).decode(),
+            "headers": headers,
+            "properties": properties,
+        }
+        return orjson.dumps(message)
+
+
 class TaskPublisher:
     """Enqueues jobs from the gateway's event loop.
 
@@ -108,6 +168,7 @@ class TaskPublisher:
         self._app = app
         self._broker = broker
         self._shares_store = shares_store
+        self._messages = TaskMessages(app)
 
     @classmethod
     def for_settings(cls, app: Celery, settings: Settings, redis: Redis) -> TaskPublisher:
@@ -146,10 +207,10 @@ class TaskPublisher:
         job store's Redis; None when the task must be published on its own."""
         if not self.shares_store:
             return None
-        return queue, redis_broker_message(self._app, job_id, queue, headers)
+        return queue, self._messages.entry(job_id, queue, headers)
 
     async def publish(self, job_id: str, queue: str, headers: TaskHeaders | None = None) -> None:
         if self._broker is None:
             await asyncio.to_thread(enqueue_job, self._app, job_id, queue, headers)
         else:
-            await self._broker.lpush(queue, redis_broker_message(self._app, job_id, queue, headers))
+            await self._broker.lpush(queue, self._messages.entry(job_id, queue, headers))

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from shared.queue import create_celery, enqueue_job, redis_broker_message
+from shared.queue import TaskMessages, create_celery, enqueue_job, redis_broker_message
 from shared.settings import Settings
 
 
@@ -28,3 +28,20 @@ def test_async_publisher_message_matches_send_task(redis_url: str) -> None:
     assert isinstance(sent_by_celery, bytes)
     ours = redis_broker_message(app, "job-contract", "contract.q")
     assert normalised(ours) == normalised(sent_by_celery)
+
+
+def test_messages_filled_in_per_job_match_celerys_own() -> None:
+    app = create_celery(Settings(interactive_queue="contract.q"))
+    messages = TaskMessages(app)
+    headers: dict[str, str | float] = {
+        "x-request-id": "req-1",
+        "x-enqueued-at": 1700000000.5,
+        "traceparent": "00-ab-cd-01",
+    }
+    for job_id in ("job-a", "job-b", 'it\'s "quoted" \\ and ünïcode'):
+        for queue in ("contract.q", "contract.batch"):
+            ours = json.loads(messages.entry(job_id, queue, headers))
+            celerys = json.loads(redis_broker_message(app, job_id, queue, headers))
+            for message in (ours, celerys):
+                message["body"] = json.loads(base64.b64decode(message["body"]))
+            assert ours == celerys
