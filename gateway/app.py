@@ -30,7 +30,7 @@ from gateway.jobs import Gateway
 from gateway.key_cache import KeyCache
 from gateway.limits import BodySizeLimit
 from gateway.metrics import GatewayMetrics
-from gateway.observe import Observed
+from gateway.observe import NO_FASTAPI_TELEMETRY, Observed
 from gateway.openai import PREFIX as OPENAI_PREFIX
 from gateway.openai import create_openai_api
 from gateway.openai.errors import OpenAIErrors
@@ -139,6 +139,7 @@ def create_native_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
         title="llm-gateway",
         version="0.1.0",
         summary="One API over many LLM providers, streamed through a queue.",
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     shape = NativeErrors()
     install_error_handlers(api, shape)

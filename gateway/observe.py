@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import GatewayMetrics
@@ -15,6 +16,11 @@ from shared.telemetry import CURRENT, REQUEST_ID_HEADER, RequestContext, request
 from shared.tracing import Tracing
 
 log = logging.getLogger("gateway.access")
+
+# For every FastAPI app of the gateway: this layer makes the request's span and metrics, so
+# FastAPI's own would duplicate them, and asking OpenTelemetry whether they are configured cost
+# each request (and each app it crosses) three provider and environment lookups.
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 UNMATCHED = "unmatched"  # a path no route serves: one label, whatever was asked

@@ -17,6 +17,7 @@ from gateway.anthropic import messages, models
 from gateway.anthropic.errors import AnthropicErrors
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
+from gateway.observe import NO_FASTAPI_TELEMETRY
 from shared.settings import Settings
 
 MESSAGES_PATH = "/messages"
@@ -26,7 +27,7 @@ VERSION_HEADER = b"anthropic-version"
 
 def create_messages_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     """The API (for its OpenAPI document) and the ASGI app to mount, its body cap around it."""
-    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=NO_FASTAPI_TELEMETRY)
     shape = AnthropicErrors()
     install_error_handlers(api, shape)
     api.include_router(messages.router)

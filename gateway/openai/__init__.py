@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
+from gateway.observe import NO_FASTAPI_TELEMETRY
 from gateway.openai import chat, embeddings, models, responses
 from gateway.openai.errors import OpenAIErrors
 from gateway.openai_batch import FILES_PATH, batches_router, files_router
@@ -17,7 +18,7 @@ PREFIX = "/v1"
 
 def create_openai_api(settings: Settings) -> tuple[FastAPI, BodySizeLimit]:
     """The API (for its OpenAPI document) and the ASGI app to mount, its body cap around it."""
-    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=NO_FASTAPI_TELEMETRY)
     shape = OpenAIErrors()
     install_error_handlers(api, shape)
     routers = (chat.router, embeddings.router, models.router, responses.router)
