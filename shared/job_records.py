@@ -4,7 +4,7 @@ and the job hash's fields set together with an event."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 from pydantic import TypeAdapter
@@ -76,6 +76,13 @@ class JobFields:
     embeddings: Embeddings | None = None
     cache: str | None = None
     attempts: Sequence[Attempt] | None = None
+
+    def merged(self, other: JobFields | None) -> JobFields:
+        """These fields, and ``other``'s where it sets them."""
+        if other is None:
+            return self
+        given = {f.name: v for f in fields(other) if (v := getattr(other, f.name)) is not None}
+        return replace(self, **given)
 
     def as_hash(self) -> dict[str, str | float]:
         """The fields that are set, as the job hash stores them."""

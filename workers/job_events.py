@@ -11,41 +11,77 @@ from shared.job_records import JobFields
 from shared.jobs import JobStatus
 from shared.jobstore import JobStore
 
+# How long the start event waits for the answer's first delta to travel with.
+START_HOLD_S = 0.05
+
 
 class JobGone(Exception):
     """The job ended elsewhere (cancelled while queued, or expired): stop working on it."""
 
 
 class JobEvents:
-    """One job's event appends. The start event may be stored while the provider call opens
-    (one round trip fewer before the first token); every later append waits for it."""
+    """One job's event appends. The start event is held back a moment (``start_hold_s``) while
+    the provider call opens: the first delta or fallback within it carries it in the same
+    append (one append fewer a job), else it is stored alone. Every later append follows it."""
 
-    def __init__(self, store: JobStore, job_id: str, holder: str | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        holder: str | None = None,
+        *,
+        start_hold_s: float = START_HOLD_S,
+    ) -> None:
         self.store = store
         self.job_id = job_id
         # The worker whose lease every append requires: one whose lease lapsed stops here.
         self.holder = holder
+        self.start_hold_s = start_hold_s
+        self._held: tuple[StartEvent, JobFields] | None = None
         self._start: asyncio.Task[None] | None = None
 
     def announce_start(self, provider: str, model: str) -> None:
-        self._start = asyncio.create_task(
-            self.append(
-                StartEvent(provider=provider, model=model),
-                fields=JobFields(provider=provider, provider_model=model),
-            )
+        self._held = (
+            StartEvent(provider=provider, model=model),
+            JobFields(provider=provider, provider_model=model),
         )
+        self._start = asyncio.create_task(self._store_start(self.start_hold_s))
 
     async def after_start(self, body: EventBody, fields: JobFields | None = None) -> None:
+        held = self._take_held()
+        if held is not None:
+            start, start_fields = held
+            await self.append(body, fields=start_fields.merged(fields), before=[start])
+            return
         if self._start is not None:
             await self._start
         await self.append(body, fields=fields)
 
     async def settle(self) -> None:
-        """Wait for the start event; its failure is not raised (another error is on its way)."""
+        """Store a start event still held back, or wait for the one on its way; a failure is
+        not raised (another error is on its way)."""
+        if self._held is not None and self._start is not None:
+            self._start.cancel()
+            self._start = asyncio.create_task(self._store_start(0.0))
         if self._start is not None:
             await asyncio.wait([self._start])
             if not self._start.cancelled():
                 self._start.exception()
+
+    def _take_held(self) -> tuple[StartEvent, JobFields] | None:
+        held, self._held = self._held, None
+        if held is not None and self._start is not None:
+            self._start.cancel()  # still waiting out the hold: the caller stores it
+            self._start = None
+        return held
+
+    async def _store_start(self, after_s: float) -> None:
+        if after_s > 0:
+            await asyncio.sleep(after_s)
+        held, self._held = self._held, None
+        if held is not None:
+            start, fields = held
+            await self.append(start, fields=fields)
 
     async def append(
         self,
