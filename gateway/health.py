@@ -52,7 +52,7 @@ async def check_redis(gateway: Gateway) -> dict[str, Any]:
 
 
 async def check_broker(gateway: Gateway) -> dict[str, Any]:
-    if gateway.settings.celery_broker_url == gateway.settings.redis_url:
+    if gateway.settings.broker_is_store:
         return {**await check_redis(gateway), "shared_with_redis": True}
 
     def connect() -> None:

@@ -162,8 +162,9 @@ class JobStore:
         worker holds the job's lease (one whose lease lapsed may have been replaced). Returns
         its seq, 0 when the job has already ended (or is not in ``only_if``, or its lease is
         not ``holder``'s), -1 when the job is unknown."""
-        # One per line: compact JSON holds no raw newline.
-        encoded = b"\n".join([*map(encode_body, before), encode_body(body)])
+        encoded = encode_body(body)
+        if before:  # one per line: compact JSON holds no raw newline
+            encoded = b"\n".join([*map(encode_body, before), encoded])
         args: list[Any] = [
             self.keys.job_channel(job_id),
             encoded,

@@ -176,9 +176,9 @@ class TaskPublisher:
 
     @classmethod
     def for_settings(cls, app: Celery, settings: Settings, redis: Redis) -> TaskPublisher:
-        broker_url = settings.celery_broker_url
-        if broker_url == settings.redis_url:
+        if settings.broker_is_store:
             return cls(app, redis, shares_store=True)
+        broker_url = settings.celery_broker_url
         if broker_url.startswith(("redis://", "rediss://", "unix://")):
             return cls(app, Redis.from_url(broker_url, socket_timeout=None))  # see redis_client
         return cls(app, None)

@@ -280,6 +280,11 @@ class Settings(BaseSettings):
         return self.broker_url or self.redis_url
 
     @property
+    def broker_is_store(self) -> bool:
+        """The Celery broker is the job store's own Redis (its queues sit beside the jobs)."""
+        return self.celery_broker_url == self.redis_url
+
+    @property
     def visibility_timeout_s(self) -> int:
         """Above the longest deadline, so a running job is not redelivered while it runs."""
         return int(self.max_job_deadline_s * 1.5) + 60

@@ -48,14 +48,16 @@ class QoS(kombu_redis.QoS):
     def _leased(self, message: Any, delivery_tag: str) -> bool:
         headers = message.headers or {}
         return bool(
-            getattr(self.channel, LEASES_COVER_JOB_TASKS, False)
+            self.channel.leases_cover_job_tasks
             and headers.get("task") == RUN_JOB_TASK
             and headers.get("id") == delivery_tag  # our message: its tag is the job id
         )
 
-    def _message(self, delivery_tag: str) -> Any:
+    def _leased_delivery(self, delivery_tag: str) -> Any:
+        """The delivered message under ``delivery_tag`` if leases cover it, else None."""
         delivered = self._delivered
-        return delivered.get(delivery_tag) if delivered is not None else None
+        message = delivered.get(delivery_tag) if delivered is not None else None
+        return message if message is not None and self._leased(message, delivery_tag) else None
 
     def append(self, message: Any, delivery_tag: str) -> None:
         if self._leased(message, delivery_tag):
@@ -64,15 +66,14 @@ class QoS(kombu_redis.QoS):
             super().append(message, delivery_tag)
 
     def ack(self, delivery_tag: str) -> None:
-        message = self._message(delivery_tag)
-        if message is not None and self._leased(message, delivery_tag):
+        if self._leased_delivery(delivery_tag) is not None:
             virtual.QoS.ack(self, delivery_tag)
         else:
             super().ack(delivery_tag)
 
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
-        message = self._message(delivery_tag)
-        if message is None or not self._leased(message, delivery_tag):
+        message = self._leased_delivery(delivery_tag)
+        if message is None:
             super().reject(delivery_tag, requeue)
             return
         if requeue:  # nothing in Redis to restore it from: push it back as it came

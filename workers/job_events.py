@@ -45,7 +45,7 @@ class JobEvents:
             StartEvent(provider=provider, model=model),
             JobFields(provider=provider, provider_model=model),
         )
-        self._start = asyncio.create_task(self._store_start(self.start_hold_s))
+        self._start = asyncio.create_task(self._store_start_later())
 
     async def after_start(self, body: EventBody, fields: JobFields | None = None) -> None:
         held = self._take_held()
@@ -60,9 +60,10 @@ class JobEvents:
     async def settle(self) -> None:
         """Store a start event still held back, or wait for the one on its way; a failure is
         not raised (another error is on its way)."""
-        if self._held is not None and self._start is not None:
-            self._start.cancel()
-            self._start = asyncio.create_task(self._store_start(0.0))
+        held = self._take_held()
+        if held is not None:
+            start, fields = held
+            self._start = asyncio.create_task(self.append(start, fields=fields))
         if self._start is not None:
             await asyncio.wait([self._start])
             if not self._start.cancelled():
@@ -75,10 +76,9 @@ class JobEvents:
             self._start = None
         return held
 
-    async def _store_start(self, after_s: float) -> None:
-        if after_s > 0:
-            await asyncio.sleep(after_s)
-        held, self._held = self._held, None
+    async def _store_start_later(self) -> None:
+        await asyncio.sleep(self.start_hold_s)
+        held, self._held = self._held, None  # not _take_held: it would cancel this task
         if held is not None:
             start, fields = held
             await self.append(start, fields=fields)

@@ -107,7 +107,7 @@ def run_worker(
     app.conf.broker_connection_max_retries = None
     if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
         app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
-        if settings.celery_broker_url == settings.redis_url:
+        if settings.broker_is_store:
             app.conf.broker_transport_options = {
                 **app.conf.broker_transport_options,
                 broker.LEASES_COVER_JOB_TASKS: True,
