@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from shared.errors import ServiceUnavailable
-from shared.events import Event, decode_event
+from shared.events import Event, decode_published
 from shared.keys import RedisKeys
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,10 @@ class EventHub:
                 return
             readers = self._readers.get(channel)
             if readers:
-                event = decode_event(message["data"])
+                events = decode_published(message["data"])
                 for queue in readers:
-                    queue.put_nowait(event)
+                    for event in events:
+                        queue.put_nowait(event)
         elif kind == "subscribe":
             confirmed = self._confirmed.get(channel)
             if confirmed is not None and not confirmed.done():

@@ -195,8 +195,14 @@ def encode_body(body: EventBody) -> bytes:
 
 
 def decode_event(raw: bytes) -> Event:
-    """An event read back from the stream or the channel."""
+    """An event read back from the stream."""
     return Event(_BODY.validate_json(raw), raw)
+
+
+def decode_published(message: bytes) -> list[Event]:
+    """The events of one message of a job's channel: an append's events, one per line
+    (compact JSON holds no raw newline)."""
+    return [decode_event(raw) for raw in message.split(b"\n")]
 
 
 def numbered(body: EventBody, seq: int) -> Event:

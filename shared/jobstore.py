@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from shared.accounting import Charge
 from shared.embeddings import Embeddings
@@ -21,7 +20,7 @@ from shared.job_records import ATTEMPTS, Claim, ClaimState, JobFields
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
 from shared.lua import lua_source
-from shared.recent_jobs import list_job
+from shared.recent_jobs import listing_indexes
 from shared.usage import Usage
 
 
@@ -35,12 +34,14 @@ class JobStore:
         self._append = redis.register_script(lua_source("append_event.lua"))
         self._claim = redis.register_script(lua_source("claim_job.lua"))
         self._cancel = redis.register_script(lua_source("cancel_job.lua"))
+        self._create = redis.register_script(lua_source("create_job.lua"))
         self._create_or_join = redis.register_script(lua_source("create_or_join.lua"))
 
     async def load_scripts(self) -> None:
         """Load the scripts now, so no request pays for (or trips over) a NOSCRIPT reply.
         fakeredis's TCP server, used by ``up`` without Redis, drops the connection on one."""
-        for script in (self._append, self._claim, self._cancel, self._create_or_join):
+        scripts = (self._append, self._claim, self._cancel, self._create, self._create_or_join)
+        for script in scripts:
             script.sha = await self.redis.script_load(script.script)
 
     def _queued_score(self) -> int:
@@ -58,46 +59,49 @@ class JobStore:
         listed: bool = False,
     ) -> None:
         """Store a new job as queued; it expires on its own if nobody ever ends it.
-        ``enqueue`` is a broker list entry pushed in the same transaction: the job is queued
-        exactly when it is stored, in one round trip.
+        ``enqueue`` is a broker list entry pushed in the same step: the job is queued exactly
+        when it is stored, in one round trip (create_job.lua).
 
         ``fields``: more fields of the job's hash. ``finished_with``: the job has already
         succeeded with these events (answered from the cache); it reads like any other.
-        ``listed``: in the latest-jobs indexes too, in the same transaction (what clients
-        start; a batch's lines are not listed).
+        ``listed``: in the latest-jobs indexes too (what clients start; a batch's lines are
+        not listed).
 
         ``exclusive`` is for ids a client chose: the job is created only if neither its hash nor
-        its event stream exists, else Conflict. WATCH makes the check and the transaction one
-        atomic step (a concurrent creator makes EXEC fail); random ids skip the extra round trip.
+        its event stream exists, else Conflict; the script checks and creates in one step.
         """
-        key, events_key = self.keys.job(spec.id), self.keys.job_events(spec.id)
-        in_use = Conflict(f"the id {spec.id!r} is already in use; choose another")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if exclusive:
-                await pipe.watch(key, events_key)
-                if await pipe.exists(key, events_key):
-                    raise in_use
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            mapping: dict[Any, Any] = {**_new_job_fields(spec), **(fields or {})}
-            if finished_with is not None:
-                mapping |= {"status": JobStatus.SUCCEEDED, "seq": len(finished_with)}
-            pipe.hset(key, mapping=mapping)
-            if finished_with is None:
-                pipe.expire(key, self._live_ttl_s(spec))
-            else:
-                for event in finished_with:
-                    pipe.xadd(events_key, {"e": event.raw}, id=f"0-{event.seq}")
-                pipe.expire(key, self.keys.result_ttl_s)
-                pipe.expire(events_key, self.keys.events_ttl_s)
-            if listed:
-                list_job(pipe, self.keys, spec)
-            if enqueue is not None:
-                pipe.lpush(*enqueue)
-                pipe.zadd(self.keys.queued_jobs, {spec.id: self._queued_score()})
-            try:
-                await pipe.execute()
-            except WatchError as exc:
-                raise in_use from exc
+        mapping: dict[str, Any] = {**_new_job_fields(spec), **(fields or {})}
+        stored: list[str | bytes] = []
+        if finished_with is not None:
+            mapping |= {"status": JobStatus.SUCCEEDED, "seq": len(finished_with)}
+            for event in finished_with:
+                stored += (f"0-{event.seq}", event.raw)
+        list_key, message = enqueue or ("", b"")
+        created = await self._create(
+            keys=[
+                self.keys.job(spec.id),
+                self.keys.job_events(spec.id),
+                list_key,
+                self.keys.queued_jobs,
+                *(listing_indexes(self.keys, spec) if listed else ()),
+            ],
+            args=[
+                spec.id,
+                "1" if exclusive else "0",
+                self._live_ttl_s(spec) if finished_with is None else self.keys.result_ttl_s,
+                message,
+                self._queued_score(),
+                spec.created_at,
+                self.keys.recent_jobs_max,
+                self.keys.result_ttl_s,
+                self.keys.events_ttl_s,
+                len(finished_with or ()),
+                *stored,
+                *(item for pair in mapping.items() for item in pair),
+            ],
+        )
+        if not created:
+            raise Conflict(f"the id {spec.id!r} is already in use; choose another")
 
     async def create_or_join(
         self,
@@ -121,7 +125,13 @@ class JobStore:
         }
         list_key, message = enqueue or ("", b"")
         reply = await self._create_or_join(
-            keys=[inflight_key, self.keys.job(spec.id), list_key, self.keys.queued_jobs],
+            keys=[
+                inflight_key,
+                self.keys.job(spec.id),
+                list_key,
+                self.keys.queued_jobs,
+                *listing_indexes(self.keys, spec),
+            ],
             args=[
                 job_before,
                 job_after,
@@ -131,15 +141,15 @@ class JobStore:
                 self._live_ttl_s(spec),
                 message,
                 self._queued_score(),
+                spec.created_at,
+                self.keys.recent_jobs_max,
+                self.keys.result_ttl_s,
                 *(item for pair in mapping.items() for item in pair),
             ],
         )
         job_id, deadline_at = (part.decode() for part in reply)
         if job_id != spec.id:
             return job_id, float(deadline_at)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            list_job(pipe, self.keys, spec)
-            await pipe.execute()
         return None
 
     def _live_ttl_s(self, spec: JobSpec) -> int:

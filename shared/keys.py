@@ -50,7 +50,8 @@ class RedisKeys:
         return f"{self.prefix}:job:{{{job_id}}}:events"
 
     def job_channel(self, job_id: str) -> str:
-        """Pub/sub channel carrying each event as it is appended (no storage, no TTL)."""
+        """Pub/sub channel: a message per append, its events one per line (no storage, no
+        TTL)."""
         return f"{self.prefix}:job:{{{job_id}}}:ch"
 
     def job_lease(self, job_id: str) -> str:

@@ -3,26 +3,18 @@ lists as live and recent jobs. An index of ids only; the jobs themselves expire 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from shared.jobs import JobSpec
 from shared.keys import RedisKeys
-from shared.lua import lua_source
-
-# Sent whole (EVAL, which Redis caches compiled): inside a transaction, an EVALSHA that met
-# a restarted Redis would fail alone while the rest of the transaction ran.
-LIST_JOB = lua_source("list_job.lua")
 
 
-def list_job(pipe: Any, keys: RedisKeys, spec: JobSpec) -> None:
-    """Queue, in ``pipe`` (a Redis pipeline), the adding of a job to its owner's index and
-    the gateway's, each capped at ``keys.recent_jobs_max``: one command."""
-    indexes = (keys.recent_jobs(spec.owner), keys.recent_jobs(None))
-    pipe.eval(
-        LIST_JOB, 2, *indexes, spec.id, spec.created_at, keys.recent_jobs_max, keys.result_ttl_s
-    )
+def listing_indexes(keys: RedisKeys, spec: JobSpec) -> tuple[str, str]:
+    """The indexes a listed job goes in: its owner's and the gateway's (the scripts that
+    create a job add it, capped at ``keys.recent_jobs_max``: recent_jobs.lua)."""
+    return keys.recent_jobs(spec.owner), keys.recent_jobs(None)
 
 
 async def latest_jobs(redis: Redis, keys: RedisKeys, owner: str | None, limit: int) -> list[str]:

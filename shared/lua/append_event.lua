@@ -1,4 +1,5 @@
--- Append events to a job: assign the next seqs, store them, publish them, all or nothing.
+-- Append events to a job: assign the next seqs, store them, publish them (one message, one
+-- event per line), all or nothing.
 -- KEYS[1] job hash, KEYS[2] event stream, KEYS[3] its lease, KEYS[4] leased-jobs index,
 -- KEYS[5] queued-jobs index
 -- ARGV[1] channel, ARGV[2] the events' JSON without seq (each starts with '{'), one per line
@@ -98,7 +99,5 @@ if ARGV[3] ~= '' then
   local inflight = redis.call('HGET', KEYS[1], 'inflight')
   if inflight and redis.call('GET', inflight) == ARGV[9] then redis.call('DEL', inflight) end
 end
-for _, payload in ipairs(payloads) do
-  redis.call('PUBLISH', ARGV[1], payload)
-end
+redis.call('PUBLISH', ARGV[1], table.concat(payloads, '\n'))
 return seq

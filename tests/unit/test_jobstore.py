@@ -10,11 +10,12 @@ from fakeredis import FakeAsyncRedis
 
 from shared.accounting import Accounting, Charge, utc_day
 from shared.errors import Conflict
-from shared.events import DeltaEvent, ErrorEvent, StartEvent
+from shared.events import DeltaEvent, ErrorEvent, StartEvent, decode_published, numbered
 from shared.jobs import JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
 from shared.leases import LeaseBook
+from shared.recent_jobs import latest_jobs
 from shared.usage import Usage
 from tests.unit.specs import demo_spec, done_event
 
@@ -73,8 +74,10 @@ async def test_events_appended_together_are_numbered_stored_and_published_in_ord
         (4, "done"),
     ]
     assert [getattr(e.body, "content", None) for e in events[:3]] == ["a\nb", "c", "d\n"]
-    published = [await pubsub.get_message(timeout=1) for _ in range(4)]
-    assert [m["data"] for m in published if m] == [e.raw for e in events]
+    published = [await pubsub.get_message(timeout=1) for _ in range(2)]  # one per append
+    received = [e for m in published if m for e in decode_published(m["data"])]
+    assert [e.raw for e in received] == [e.raw for e in events]
+    assert await pubsub.get_message(timeout=0.1) is None
     assert await store.status_of(spec.id) is JobStatus.SUCCEEDED
     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
@@ -139,6 +142,51 @@ async def test_an_exclusive_create_of_a_new_id_stores_the_job(store: JobStore) -
     spec = demo_spec(kind="background", job_id="client-chosen-id")
     await store.create(spec, exclusive=True)
     assert await store.status_of("client-chosen-id") == JobStatus.QUEUED
+
+
+async def test_a_created_job_is_queued_listed_and_pushed_in_one_step() -> None:
+    keys = RedisKeys(prefix="t", recent_jobs_max=3)
+    store = JobStore(FakeAsyncRedis(), keys)
+    specs = [demo_spec(str(n)) for n in range(keys.recent_jobs_max + 2)]
+    for spec in specs:
+        await store.create(spec, enqueue=("broker-list", spec.id.encode()), listed=True)
+    await store.create(demo_spec("unlisted"), listed=False)
+
+    newest = [spec.id for spec in reversed(specs)][: keys.recent_jobs_max]
+    assert await latest_jobs(store.redis, keys, "o", 100) == newest  # capped, newest first
+    assert await latest_jobs(store.redis, keys, None, 100) == newest
+    assert await store.redis.lrange("broker-list", 0, -1) == [s.id.encode() for s in specs[::-1]]
+    assert await store.redis.zcard(keys.queued_jobs) == len(specs)
+    ttl_s = await store.redis.ttl(keys.job(specs[0].id))
+    assert 30 < ttl_s <= 30 + keys.live_margin_s  # the deadline and a margin
+
+
+async def test_a_job_created_finished_reads_like_any_ended_job(store: JobStore) -> None:
+    spec = demo_spec(kind="background", job_id="from-the-cache")
+    events = [numbered(StartEvent(provider="p", model="m"), 1), numbered(done_event(), 2)]
+    await store.create(spec, exclusive=True, finished_with=events, listed=True)
+
+    assert [(e.seq, e.type) for e in await store.events_after(spec.id, 0)] == [
+        (1, "start"),
+        (2, "done"),
+    ]
+    job = await store.load(spec.id)
+    assert job is not None and job.status is JobStatus.SUCCEEDED and job.last_seq == 2
+    assert await store.redis.ttl(store.keys.job_events(spec.id)) > 0
+    assert await store.redis.ttl(store.keys.job(spec.id)) > 30 + store.keys.live_margin_s
+    assert await latest_jobs(store.redis, store.keys, "o", 10) == ["from-the-cache"]
+    assert await store.redis.zcard(store.keys.queued_jobs) == 0  # nothing to run
+    with pytest.raises(Conflict):
+        await store.create(spec, exclusive=True, finished_with=events)
+
+
+async def test_a_coalescable_job_is_listed_once_and_joined_while_it_runs(store: JobStore) -> None:
+    first, twin = demo_spec("same"), demo_spec("same")
+    assert await store.create_or_join(first, inflight_key="in-flight", may_join=True) is None
+    joined = await store.create_or_join(twin, inflight_key="in-flight", may_join=True)
+    assert joined is not None and joined[0] == first.id
+    assert joined[1] == pytest.approx(first.deadline_at)
+    assert await latest_jobs(store.redis, store.keys, "o", 10) == [first.id]
 
 
 async def test_a_jobs_usage_is_charged_once_with_its_last_event(store: JobStore) -> None:
