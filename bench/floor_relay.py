@@ -1,0 +1,214 @@
+"""The least a gateway built like ours can do per request, for ``bench.floor``: FastAPI on
+uvicorn (httptools, uvloop) puts the body in Redis and a Celery task message on the broker list
+(one round trip, after subscribing to the answer's channel); a Celery worker on a threads pool
+hands the task to an event loop, which reads the body, asks the fake provider with aiohttp and
+publishes its answer; the gateway returns it. No keys, limits, events, leases, usage or metrics.
+
+At ``/v1/bare/chat/completions`` the same relay without Celery: the gateway pushes the job id
+and a worker's event loop pops it (BRPOP), for what Celery's part costs.
+
+    python -m bench.floor_relay gateway PORT REDIS_URL
+    python -m bench.floor_relay worker REDIS_URL UPSTREAM_URL UPSTREAM_KEY
+    python -m bench.floor_relay bare-worker REDIS_URL UPSTREAM_URL UPSTREAM_KEY
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import uvicorn
+from celery import Celery
+from fastapi import FastAPI, Request, Response
+from redis.asyncio import Redis
+
+from shared.queue import RUN_JOB_TASK, TaskMessages, create_celery
+from shared.settings import Settings
+from workers import broker
+
+QUEUE = "floor"
+BARE_QUEUE = "floor:bare"
+ECHO = b'{"ok":true}'
+
+
+def body_key(job_id: str) -> str:
+    return f"floor:{job_id}"
+
+
+def answer_channel(job_id: str) -> str:
+    return f"floor:{job_id}:answer"
+
+
+def floor_celery(redis_url: str) -> Celery:
+    """Our Celery configuration and broker transport, on the floor's queue."""
+    settings = Settings(redis_url=redis_url, interactive_queue=QUEUE)
+    app = create_celery(settings)
+    app.conf.broker_transport = broker.TRANSPORT
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        broker.LEASES_COVER_JOB_TASKS: True,
+    }
+    return app
+
+
+class Answers:
+    """One pub/sub connection; a future per request waiting for its answer."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.pubsub = redis.pubsub()
+        self.waiting: dict[bytes, asyncio.Future[bytes]] = {}
+        self.confirmed: dict[bytes, asyncio.Future[None]] = {}
+        self.reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.pubsub.subscribe("floor:idle")
+        self.reader = asyncio.create_task(self._read())
+
+    async def subscribe(self, job_id: str) -> asyncio.Future[bytes]:
+        channel = answer_channel(job_id).encode()
+        loop = asyncio.get_running_loop()
+        answer = self.waiting[channel] = loop.create_future()
+        confirmed = self.confirmed[channel] = loop.create_future()
+        await self.pubsub.subscribe(channel)
+        await confirmed
+        return answer
+
+    async def unsubscribe(self, job_id: str) -> None:
+        channel = answer_channel(job_id).encode()
+        del self.waiting[channel], self.confirmed[channel]
+        await self.pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            channel = message["channel"]
+            if message["type"] == "message" and channel in self.waiting:
+                self.waiting[channel].set_result(message["data"])
+            elif message["type"] == "subscribe" and channel in self.confirmed:
+                self.confirmed[channel].set_result(None)
+
+
+def gateway_app(redis_url: str) -> FastAPI:
+    redis = Redis.from_url(redis_url)
+    answers = Answers(Redis.from_url(redis_url))
+    messages = TaskMessages(floor_celery(redis_url))
+    app = FastAPI(on_startup=[answers.start])
+
+    async def relayed(request: Request, queue: str, entry: Callable[[str], bytes]) -> Response:
+        job_id = uuid.uuid4().hex
+        answer = await answers.subscribe(job_id)
+        try:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.set(body_key(job_id), await request.body(), ex=60)
+                pipe.lpush(queue, entry(job_id))
+                await pipe.execute()
+            return Response(await answer, media_type="application/json")
+        finally:
+            await answers.unsubscribe(job_id)
+
+    @app.post("/v1/chat/completions")
+    async def relay(body: dict[str, Any], request: Request) -> Response:
+        return await relayed(request, QUEUE, lambda job_id: messages.entry(job_id, QUEUE))
+
+    @app.post("/v1/bare/chat/completions")
+    async def bare_relay(body: dict[str, Any], request: Request) -> Response:
+        return await relayed(request, BARE_QUEUE, str.encode)
+
+    @app.post("/echo")
+    async def echo(body: dict[str, Any]) -> Response:
+        return Response(ECHO, media_type="application/json")
+
+    return app
+
+
+def run_gateway(port: int, redis_url: str) -> None:
+    uvicorn.run(
+        gateway_app(redis_url),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+class Answerer:
+    """A job's answer: its body read from Redis, sent to the provider, the reply published."""
+
+    def __init__(self, redis_url: str, upstream_url: str, upstream_key: str) -> None:
+        self.redis = Redis.from_url(redis_url)
+        self.upstream_url = upstream_url
+        self.headers = {"Authorization": f"Bearer {upstream_key}"}
+        self.http: aiohttp.ClientSession | None = None
+
+    async def answer(self, job_id: str) -> None:
+        if self.http is None:  # made on the loop that uses it
+            self.http = aiohttp.ClientSession(headers=self.headers)
+        body = await self.redis.get(body_key(job_id))
+        async with self.http.post(
+            self.upstream_url, data=body, headers={"Content-Type": "application/json"}
+        ) as response:
+            reply = await response.read()
+        await self.redis.publish(answer_channel(job_id), reply)
+
+
+def run_bare_worker(redis_url: str, upstream_url: str, upstream_key: str) -> None:
+    import uvloop
+
+    answerer = Answerer(redis_url, upstream_url, upstream_key)
+
+    async def consume() -> None:
+        redis = Redis.from_url(redis_url)
+        running: set[asyncio.Task[None]] = set()
+        while True:
+            popped = await redis.brpop([BARE_QUEUE], timeout=1)
+            if popped is not None:
+                job_id = popped[1]  # bytes, unless a client decodes responses
+                text = job_id.decode() if isinstance(job_id, bytes) else job_id
+                task = asyncio.create_task(answerer.answer(text))
+                running.add(task)
+                task.add_done_callback(running.discard)
+
+    uvloop.run(consume())
+
+
+def run_worker(redis_url: str, upstream_url: str, upstream_key: str) -> None:
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    answerer = Answerer(redis_url, upstream_url, upstream_key)
+    app = floor_celery(redis_url)
+
+    @app.task(name=RUN_JOB_TASK, acks_late=True, ignore_result=True)
+    def run_job(job_id: str) -> None:
+        asyncio.run_coroutine_threadsafe(answerer.answer(job_id), loop).result()
+
+    worker = app.Worker(
+        pool="threads",
+        concurrency=64,
+        queues=[QUEUE],
+        loglevel="WARNING",
+        without_mingle=True,
+        without_gossip=True,
+        quiet=True,
+    )
+    worker.start()
+
+
+if __name__ == "__main__":
+    role, *arguments = sys.argv[1:]
+    if role == "gateway":
+        run_gateway(int(arguments[0]), arguments[1])
+    elif role == "bare-worker":
+        run_bare_worker(*arguments)
+    else:
+        run_worker(*arguments)
