@@ -36,17 +36,10 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from bench.cpu import (
-    SHAPES,
-    UPSTREAMS,
-    Call,
-    Timing,
-    make_call,
-    process_cpu_s,
-    run_load,
-    ttft_samples,
-)
+from bench.cpu import ttft_samples
 from bench.overhead import percentile
+from bench.sampling import process_cpu_s, run_load
+from bench.shapes import SHAPES, UPSTREAMS, Call, Timing, make_call
 from bench.stack import BenchStack, bench_parser, bench_stack
 from gateway.cli.redis_server import free_port
 from tests.stack import FAKE_KEY, ROOT
