@@ -48,11 +48,7 @@ def floor_celery(redis_url: str) -> Celery:
     """Our Celery configuration and broker transport, on the floor's queue."""
     settings = Settings(redis_url=redis_url, interactive_queue=QUEUE)
     app = create_celery(settings)
-    app.conf.broker_transport = broker.TRANSPORT
-    app.conf.broker_transport_options = {
-        **app.conf.broker_transport_options,
-        broker.LEASES_COVER_JOB_TASKS: True,
-    }
+    broker.use_for_workers(app, settings)
     return app
 
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import Celery
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
 from shared.queue import RUN_JOB_TASK
+from shared.settings import Settings
 
 # The transport option that says the job store's Redis is the broker (see run_worker).
 LEASES_COVER_JOB_TASKS = "leases_cover_job_tasks"
@@ -112,3 +114,16 @@ class Transport(kombu_redis.Transport):
 
 
 TRANSPORT = f"{__name__}:Transport"
+
+
+def use_for_workers(app: Celery, settings: Settings) -> None:
+    """A worker's broker transport: this one for a Redis broker (it survives a broker restart),
+    with job tasks tracked by their leases where the broker is the job store's Redis."""
+    if not settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return
+    app.conf.broker_transport = TRANSPORT
+    if settings.broker_is_store:
+        app.conf.broker_transport_options = {
+            **app.conf.broker_transport_options,
+            LEASES_COVER_JOB_TASKS: True,
+        }

@@ -105,13 +105,7 @@ def run_worker(
     install_enable_events_hook()
     # A worker outlives any broker outage (its liveness probe says when it no longer consumes).
     app.conf.broker_connection_max_retries = None
-    if settings.celery_broker_url.startswith(("redis://", "rediss://", "unix://")):
-        app.conf.broker_transport = broker.TRANSPORT  # survives a broker restart (see there)
-        if settings.broker_is_store:
-            app.conf.broker_transport_options = {
-                **app.conf.broker_transport_options,
-                broker.LEASES_COVER_JOB_TASKS: True,
-            }
+    broker.use_for_workers(app, settings)
     queues = queues or [settings.interactive_queue]
     hostname = worker_name(queues)
     if settings.batch.queue in queues and settings.batch.nice:
