@@ -15,7 +15,7 @@ from shared.cache import CachedAnswer, CachePlan, plan_cache
 from shared.chat import ChatRequest
 from shared.embeddings import EmbeddingRequest
 from shared.errors import BudgetExceeded, RateLimited
-from shared.jobs import JobKind, JobSpec
+from shared.jobs import Delivery, JobKind, JobSpec
 from shared.limits import estimate_tokens
 
 
@@ -39,10 +39,12 @@ async def admit(
     *,
     kind: JobKind,
     job_id: str | None = None,
+    delivery: Delivery = Delivery.LIVE,
 ) -> Admission:
     """The job for this request; raises the error that refuses it otherwise. ``job_id``: a
-    client-chosen id (GraphQL's ``streamId``)."""
-    spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id)
+    client-chosen id (GraphQL's ``streamId``). ``delivery``: WHOLE where the client waits
+    for the whole answer (a JSON response)."""
+    spec = gateway.new_spec(chat, owner=caller.key_id, kind=kind, job_id=job_id, delivery=delivery)
     for model in [spec.model, *(chat.models or [])]:
         caller.check_model(model)
     try:

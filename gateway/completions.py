@@ -11,7 +11,7 @@ from gateway.jobs import Gateway
 from gateway.session import CompletionSession, Departure, OnClose
 from shared.cache import CachedAnswer
 from shared.events import DoneEvent, Event
-from shared.jobs import Job, JobSpec
+from shared.jobs import Delivery, Job, JobSpec
 from shared.telemetry import CURRENT
 from shared.usage import Usage
 
@@ -46,7 +46,9 @@ async def start_session(
         feed = await gateway.start_followed(
             spec,
             fields=fields,
-            inflight_key=gateway.settings.keys.cache_inflight(plan.namespace, plan.digest),
+            inflight_key=gateway.settings.keys.cache_inflight(
+                plan.namespace, plan.digest, whole=spec.delivery is Delivery.WHOLE
+            ),
             may_join=plan.read,
         )
     joined = feed.job_id != spec.id

@@ -25,7 +25,7 @@ from shared.embeddings import EmbeddingRequest
 from shared.errors import JobNotFound, ServiceUnavailable
 from shared.events import ErrorEvent
 from shared.job_records import CancelOutcome
-from shared.jobs import Job, JobKind, JobSpec, JobStatus
+from shared.jobs import Delivery, Job, JobKind, JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.limits import RateLimiter
 from shared.provider_catalog import ProviderCatalog
@@ -67,6 +67,7 @@ class Gateway:
         owner: str,
         kind: JobKind,
         job_id: str | None = None,
+        delivery: Delivery = Delivery.LIVE,
     ) -> JobSpec:
         """Validate the model and the deadline; raises ModelNotFound for an unserved model.
         ``job_id``: a client-chosen id (start the job with ``exclusive=True``)."""
@@ -79,6 +80,7 @@ class Gateway:
             request=request,
             deadline_s=self.settings.job_deadline_for(request.timeout_s),
             job_id=job_id,
+            delivery=delivery,
         )
 
     def feed(self, job_id: str, deadline_at: float, after_seq: int = 0) -> JobFeed:

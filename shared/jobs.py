@@ -48,6 +48,19 @@ class JobStatus(StrEnum):
 JobKind = Literal["stream", "background"]
 
 
+class Delivery(StrEnum):
+    """How the job's answer reaches its reader. LIVE: delta by delta as it streams. WHOLE: its
+    one reader waits for the end (a JSON answer), so the worker stores the answer in one append
+    when it is complete, one Redis script and one message fewer a job."""
+
+    LIVE = "live"
+    WHOLE = "whole"
+
+
+def _live(value: Delivery) -> bool:
+    return value is Delivery.LIVE
+
+
 class Timings(BaseModel):
     """Unix timestamps (seconds) of a job's milestones."""
 
@@ -73,6 +86,8 @@ class JobSpec(BaseModel):
     # What admission charged the key, so the worker can correct it with the real usage.
     tokens_estimate: int = 0
     tokens_per_minute: int | None = None
+    # Left out when LIVE, so a spec reads the same as before the field existed.
+    delivery: Delivery = Field(Delivery.LIVE, exclude_if=_live)
 
     @classmethod
     def new(
@@ -85,6 +100,7 @@ class JobSpec(BaseModel):
         request: ChatRequest | EmbeddingRequest,
         deadline_s: float,
         job_id: str | None = None,
+        delivery: Delivery = Delivery.LIVE,
     ) -> JobSpec:
         """A spec created now; ``job_id`` is a client-chosen id (GraphQL's ``streamId``), else a
         random one."""
@@ -98,6 +114,7 @@ class JobSpec(BaseModel):
             request=request,
             created_at=now,
             deadline_at=now + deadline_s,
+            delivery=delivery,
         )
 
 

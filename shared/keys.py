@@ -126,10 +126,12 @@ class RedisKeys:
         """SCAN pattern matching every entry of a namespace (``*`` for all of them)."""
         return f"{self.prefix}:cache:{namespace}:*"
 
-    def cache_inflight(self, namespace: str, digest: str) -> str:
+    def cache_inflight(self, namespace: str, digest: str, *, whole: bool = False) -> str:
         """Id of the job computing this answer now, for identical requests to join. TTL: the
-        job's deadline; deleted when the job ends."""
-        return f"{self.prefix}:inflight:{namespace}:{digest}"
+        job's deadline; deleted when the job ends. ``whole``: a job that stores its answer only
+        at the end, which a streamed request must not join."""
+        suffix = ":whole" if whole else ""
+        return f"{self.prefix}:inflight:{namespace}:{digest}{suffix}"
 
     def response(self, owner: str, response_id: str) -> str:
         """JSON of one stored Responses API response of an API key: its shell, the job that

@@ -5,26 +5,33 @@ whatever arrives meanwhile (or while the previous append is in flight) is merged
 one: every append is a Redis script, a pub/sub message and an event each reader renders, so
 merging the tokens of a few milliseconds cuts what each token costs, while the first token,
 which users wait for, is never held back.
+
+Held (``hold=True``, a job whose one reader waits for the whole answer): nothing is stored
+while the answer streams; ``hand_over`` gives all of it to the job's last event, or ``close``
+stores it in one append when the job fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from shared.events import Delivered, DeltaEvent, ToolCallDelta
 
-# Stores one delta event; True for the job's first.
-AppendDelta = Callable[[DeltaEvent, bool], Awaitable[None]]
+# Stores one delta event; with the job's first, the wall time its first text arrived.
+AppendDelta = Callable[[DeltaEvent, float | None], Awaitable[None]]
 
 
 class DeltaWriter:
     """One per running job; ``put`` never blocks, ``close`` flushes, ``hand_over`` leaves the
     rest to the caller, ``abort`` drops it."""
 
-    def __init__(self, append: AppendDelta, interval_s: float = 0.0) -> None:
+    def __init__(self, append: AppendDelta, interval_s: float = 0.0, *, hold: bool = False) -> None:
         self._append = append
         self._interval_s = interval_s
+        self._hold = hold
+        self._first_put_at: float | None = None
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tool_calls: list[ToolCallDelta] = []
@@ -50,15 +57,21 @@ class DeltaWriter:
             self._reasoning.append(reasoning)
         for fragment in tool_calls:
             _merge_fragment(self._tool_calls, fragment)
-        self._stored.clear()
-        self._wakeup.set()
+        if self._first_put_at is None:
+            self._first_put_at = time.time()
+        if not self._hold:
+            self._stored.clear()
+            self._wakeup.set()
 
     async def put_and_store(
         self, content: str, reasoning: str, tool_calls: Sequence[ToolCallDelta] = ()
     ) -> None:
         """Queue a delta and wait until it is stored. For the first one: a reader with the rest
-        of the stream already buffered would otherwise hold the loop and delay it."""
+        of the stream already buffered would otherwise hold the loop and delay it. Held: only
+        queued."""
         self.put(content, reasoning, tool_calls)
+        if self._hold:
+            return
         stored = asyncio.ensure_future(self._stored.wait())
         await asyncio.wait([stored, self._task], return_when=asyncio.FIRST_COMPLETED)
         stored.cancel()
@@ -73,17 +86,18 @@ class DeltaWriter:
             self._pause.set_result(None)  # the rest goes now: a JSON answer waits for it
         await self._task
 
-    async def hand_over(self) -> tuple[DeltaEvent | None, bool]:
+    async def hand_over(self) -> tuple[DeltaEvent | None, float | None]:
         """Stop, leaving what is not stored yet (if anything) for the caller to store with the
-        job's last event: one append fewer. True with it when it is the job's first delta."""
+        job's last event: one append fewer. With it, when it is the job's first delta, the wall
+        time its first text arrived."""
         self._handing_over = True
         await self.close()
         if not self._pending():
-            return None, False
-        first = self.deltas == 0
+            return None, None
+        first_at = self._first_at()
         delta = self._take()
         self._count(delta)
-        return delta, first
+        return delta, first_at
 
     async def abort(self) -> None:
         """Drop what is not stored yet and stop. The flag and the wake-up stop the writer even
@@ -119,7 +133,7 @@ class DeltaWriter:
                     # A tool call's header alone (id and name) does not start the clock: its
                     # first argument characters go at once too.
                     next_append_at = loop.time() + self._interval_s
-                await self._append(delta, self.deltas == 0)
+                await self._append(delta, self._first_at())
                 self._count(delta)
             self._stored.set()
             if self._closing or self._aborted:
@@ -134,6 +148,10 @@ class DeltaWriter:
         finally:
             timer.cancel()
             self._pause = None
+
+    def _first_at(self) -> float | None:
+        """When the first text arrived, while none of it is stored yet."""
+        return self._first_put_at if self.deltas == 0 else None
 
     def _pending(self) -> bool:
         return bool(self._content or self._reasoning or self._tool_calls)

@@ -22,7 +22,9 @@ class JobGone(Exception):
 class JobEvents:
     """One job's event appends. The start event is held back a moment (``start_hold_s``) while
     the provider call opens: the first delta or fallback within it carries it in the same
-    append (one append fewer a job), else it is stored alone. Every later append follows it."""
+    append (one append fewer a job), else it is stored alone. Every later append follows it.
+    ``start_hold_s=None`` holds it until the next append (or ``settle``): nobody follows the
+    job live."""
 
     def __init__(
         self,
@@ -30,7 +32,7 @@ class JobEvents:
         job_id: str,
         holder: str | None = None,
         *,
-        start_hold_s: float = START_HOLD_S,
+        start_hold_s: float | None = START_HOLD_S,
     ) -> None:
         self.store = store
         self.job_id = job_id
@@ -45,17 +47,27 @@ class JobEvents:
             StartEvent(provider=provider, model=model),
             JobFields(provider=provider, provider_model=model),
         )
-        self._start = asyncio.create_task(self._store_start_later())
+        if self.start_hold_s is not None:
+            self._start = asyncio.create_task(self._store_start_later(self.start_hold_s))
 
-    async def after_start(self, body: EventBody, fields: JobFields | None = None) -> None:
+    async def after_start(
+        self,
+        body: EventBody,
+        fields: JobFields | None = None,
+        *,
+        ends_as: JobStatus | None = None,
+        charge: Charge | None = None,
+        before: Sequence[EventBody] = (),
+    ) -> None:
+        """Append ``body`` (after ``before``) once the start event is stored, or in the same
+        append when it is still held back."""
         held = self._take_held()
         if held is not None:
             start, start_fields = held
-            await self.append(body, fields=start_fields.merged(fields), before=[start])
-            return
-        if self._start is not None:
+            fields, before = start_fields.merged(fields), [start, *before]
+        elif self._start is not None:
             await self._start
-        await self.append(body, fields=fields)
+        await self.append(body, ends_as=ends_as, fields=fields, charge=charge, before=before)
 
     async def settle(self) -> None:
         """Store a start event still held back, or wait for the one on its way; a failure is
@@ -76,8 +88,8 @@ class JobEvents:
             self._start = None
         return held
 
-    async def _store_start_later(self) -> None:
-        await asyncio.sleep(self.start_hold_s)
+    async def _store_start_later(self, hold_s: float) -> None:
+        await asyncio.sleep(hold_s)
         held, self._held = self._held, None  # not _take_held: it would cancel this task
         if held is not None:
             start, fields = held

@@ -18,7 +18,7 @@ from shared.errors import (
 )
 from shared.events import DeltaEvent, FallbackEvent, ToolCallDelta
 from shared.job_records import JobFields
-from shared.jobs import JobSpec
+from shared.jobs import Delivery, JobSpec
 from shared.limits import RateLimiter, estimate_tokens
 from shared.provider_health import Permission, ProviderHealth
 from shared.routing import Attempt, SkipReason, missing_for, required_by
@@ -61,47 +61,48 @@ class RouteStreamer:
         self.attempts = transcript.attempts
         self._needs = required_by(spec.request)
         self._announced = False
-        transcript.writer = DeltaWriter(self._append_delta, delta_interval_s)
+        # A job whose reader waits for the whole answer stores it with its done event.
+        transcript.writer = DeltaWriter(
+            self._append_delta, delta_interval_s, hold=spec.delivery is Delivery.WHOLE
+        )
 
     async def run(self) -> None:
-        """Stream until one step succeeds; raises the error that ends the job otherwise."""
+        """Stream until one step succeeds; raises the error that ends the job otherwise. A
+        start event still held back is left for the job's last event (``JobEvents.settle``)."""
         route, index, attempt = self.spec.route, 0, 1
-        try:
-            while index < len(route):
-                step = route[index]
-                missing = missing_for(step, self._needs)
-                if missing:
-                    await self._skip(step, index, SkipReason.CAPABILITY_UNSUPPORTED, missing)
+        while index < len(route):
+            step = route[index]
+            missing = missing_for(step, self._needs)
+            if missing:
+                await self._skip(step, index, SkipReason.CAPABILITY_UNSUPPORTED, missing)
+                index += 1
+                continue
+            if attempt == 1 and await self._circuit_open(step):
+                await self._skip(step, index, SkipReason.CIRCUIT_OPEN)
+                index += 1
+                continue
+            wait_s = await self._take_quota(step)
+            if wait_s is not None:  # the provider is at its quota: unavailable for now
+                if index + 1 < len(route):
+                    await self._skip(step, index, SkipReason.PROVIDER_SATURATED)
                     index += 1
-                    continue
-                if attempt == 1 and await self._circuit_open(step):
-                    await self._skip(step, index, SkipReason.CIRCUIT_OPEN)
-                    index += 1
-                    continue
-                wait_s = await self._take_quota(step)
-                if wait_s is not None:  # the provider is at its quota: unavailable for now
-                    if index + 1 < len(route):
-                        await self._skip(step, index, SkipReason.PROVIDER_SATURATED)
-                        index += 1
-                    else:
-                        await asyncio.sleep(wait_s)  # the last option: wait (the deadline holds)
-                    continue
-                try:
-                    await self._try(step)
-                    return
-                except ProviderError as error:
-                    move = await self._after_failure(step, error, index, attempt)
-                finally:
-                    if self._limits_of(step).any:
-                        await self.limiter.release_provider(step.provider, self.spec.id)
-                if move.index == index:
-                    attempt += 1
-                    await asyncio.sleep(move.wait_s)
                 else:
-                    index, attempt = move.index, 1
-            raise self._final_error(None)
-        finally:
-            await self.events.settle()
+                    await asyncio.sleep(wait_s)  # the last option: wait (the deadline holds)
+                continue
+            try:
+                await self._try(step)
+                return
+            except ProviderError as error:
+                move = await self._after_failure(step, error, index, attempt)
+            finally:
+                if self._limits_of(step).any:
+                    await self.limiter.release_provider(step.provider, self.spec.id)
+            if move.index == index:
+                attempt += 1
+                await asyncio.sleep(move.wait_s)
+            else:
+                index, attempt = move.index, 1
+        raise self._final_error(None)
 
     async def _try(self, step: RouteStep) -> None:
         if not self._announced:
@@ -261,7 +262,7 @@ class RouteStreamer:
             f"every provider of the route failed ({summary})", details=attempts
         )
 
-    async def _append_delta(self, delta: DeltaEvent, first: bool) -> None:
+    async def _append_delta(self, delta: DeltaEvent, first_at: float | None) -> None:
         await self.events.after_start(
-            delta, JobFields(first_token_at=time.time()) if first else None
+            delta, JobFields(first_token_at=first_at) if first_at is not None else None
         )

@@ -21,7 +21,7 @@ from shared.errors import (
 )
 from shared.events import DoneEvent, ErrorEvent
 from shared.job_records import Claim, ClaimState, JobFields
-from shared.jobs import JobSpec, JobStatus
+from shared.jobs import Delivery, JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.leases import LeaseBook
 from shared.limits import RateLimiter
@@ -29,7 +29,7 @@ from shared.provider_health import ProviderHealth
 from shared.settings import Settings
 from shared.usage import Usage
 from workers.cancel import CancelRegistry
-from workers.job_events import JobEvents, JobGone
+from workers.job_events import START_HOLD_S, JobEvents, JobGone
 from workers.providers.registry import ProviderPool
 from workers.redaction import FilterSet
 from workers.route_streamer import RouteStreamer
@@ -121,7 +121,9 @@ class JobRunner:
     async def _run_claimed(self, claim: Claim) -> None:
         assert claim.spec is not None
         spec = claim.spec
-        events = JobEvents(self.store, spec.id, holder=self.worker_id)
+        # Nobody follows a WHOLE job live: its start waits for the job's last event.
+        hold_s = None if spec.delivery is Delivery.WHOLE else START_HOLD_S
+        events = JobEvents(self.store, spec.id, holder=self.worker_id, start_hold_s=hold_s)
         transcript = Transcript()
         if claim.cancel_requested:
             await self._end_cancelled(spec, events, transcript)
@@ -176,8 +178,11 @@ class JobRunner:
             observer=self.telemetry.observer(spec.id),
             delta_interval_s=self.settings.delta_interval_s,
         )
-        await streamer.run()
-        await self._end_succeeded(spec, events, transcript)
+        try:
+            await streamer.run()
+            await self._end_succeeded(spec, events, transcript)
+        finally:
+            await events.settle()  # a start still held back goes before the error event
 
     def _filters_of(self, model: str) -> FilterSet | None:
         """The model's own output filters, else the global ones; compiled once per model."""
@@ -190,8 +195,9 @@ class JobRunner:
     async def _end_succeeded(
         self, spec: JobSpec, events: JobEvents, transcript: Transcript
     ) -> None:
-        """The last deltas and the done event, charged, in one append."""
-        rest, first = await transcript.hand_over()
+        """The last deltas and the done event, charged, in one append (with the start event
+        when it is still held back)."""
+        rest, first_token_at = await transcript.hand_over()
         usage = transcript.usage or _estimate_usage(spec, transcript)
         # An embedding job's answer is its vectors; a completion's, its message.
         embeddings = transcript.embeddings
@@ -203,7 +209,7 @@ class JobRunner:
             await self.limiter.correct_tokens(
                 spec.owner, spec.tokens_per_minute, usage.total_tokens - spec.tokens_estimate
             )
-        await events.append(
+        await events.after_start(
             DoneEvent(
                 finish_reason=result.finish_reason or "stop" if result else "stop",
                 provider=step.provider,
@@ -222,7 +228,7 @@ class JobRunner:
                 usage=usage,
                 cost=cost,
                 attempts=transcript.attempts,
-                first_token_at=time.time() if first else None,
+                first_token_at=first_token_at,
                 finished_at=time.time(),
             ),
             charge=self.accounting.charge(

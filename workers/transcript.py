@@ -73,10 +73,10 @@ class Transcript:
     def delivered(self) -> Delivered:
         return Delivered() if self.writer is None else self.writer.delivered()
 
-    async def hand_over(self) -> tuple[DeltaEvent | None, bool]:
-        """Before the job's last event: the deltas not stored yet, to store with it (and
-        whether they are its first)."""
-        return (None, False) if self.writer is None else await self.writer.hand_over()
+    async def hand_over(self) -> tuple[DeltaEvent | None, float | None]:
+        """Before the job's last event: the deltas not stored yet, to store with it (and, when
+        they are its first, the wall time the first text arrived)."""
+        return (None, None) if self.writer is None else await self.writer.hand_over()
 
     async def settle(self, *, flush: bool) -> None:
         """Before the job's last event: store the deltas already read, or drop them."""

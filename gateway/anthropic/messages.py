@@ -28,6 +28,7 @@ from gateway.sse import event_stream_response
 from shared.anthropic_format import MessagesRequest, MessageStream, message_of
 from shared.anthropic_format import messages_request as parse
 from shared.errors import InvalidRequest
+from shared.jobs import Delivery
 from shared.limits import estimate_prompt_tokens
 
 router = APIRouter(tags=["anthropic"])
@@ -58,7 +59,8 @@ async def create_message(
     with _named_by_body(parsed):
         upstream = upstream_of(gateway.settings, parsed.chat)
         chat = with_cache_header(parsed.for_upstream(upstream), cache_control)
-        admission = await admit(gateway, caller, chat, kind="stream")
+        delivery = Delivery.LIVE if parsed.stream else Delivery.WHOLE
+        admission = await admit(gateway, caller, chat, kind="stream", delivery=delivery)
     session = await start_session(gateway, admission)
     headers = {**session.all_headers, "request-id": f"req_{session.job_id}"}
     if parsed.stream:

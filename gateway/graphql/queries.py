@@ -16,6 +16,7 @@ from gateway.graphql.running import admitted
 from gateway.health import health_report
 from gateway.session import client_gone
 from shared.errors import JobCancelled, ProviderNotFound
+from shared.jobs import Delivery
 
 query = QueryType()
 
@@ -29,7 +30,9 @@ async def resolve_complete(
 ) -> dict[str, Any]:
     ctx = context_of(info)
     ask = completion_input(messages, options)
-    admission = await admitted(ctx, ask, "stream")
+    # With a streamId a subscription may follow the job live; without, only this query reads it.
+    delivery = Delivery.LIVE if ask.stream_id is not None else Delivery.WHOLE
+    admission = await admitted(ctx, ask, "stream", delivery)
     # A client that goes away (an HTTP disconnect, or its WebSocket operation stopped) cancels
     # the job: nobody would read the answer.
     session = await start_session(ctx.gateway, admission, exclusive=ask.stream_id is not None)
@@ -45,7 +48,9 @@ async def resolve_embed(
 ) -> dict[str, Any]:
     ctx = context_of(info)
     request = embedding_input(input, options)
-    admission = await admit(ctx.gateway, ctx.principal, request, kind="stream")
+    admission = await admit(
+        ctx.gateway, ctx.principal, request, kind="stream", delivery=Delivery.WHOLE
+    )
     session = await start_session(ctx.gateway, admission)
     job = await session.result(client_gone(ctx.connection))
     if job is None:

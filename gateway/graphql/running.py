@@ -10,21 +10,25 @@ from gateway.graphql.context import RequestContext
 from gateway.graphql.inputs import CompletionInput
 from gateway.jobs import Gateway
 from shared.errors import Conflict, JobNotFound
-from shared.jobs import Job, JobKind
+from shared.jobs import Delivery, Job, JobKind
 
 # A subscriber may subscribe to a streamId before the mutation that starts its job arrives; it
 # waits this long for the job to appear.
 JOB_WAIT_S = 10.0
 
 
-async def admitted(ctx: RequestContext, ask: CompletionInput, kind: JobKind) -> Admission:
+async def admitted(
+    ctx: RequestContext, ask: CompletionInput, kind: JobKind, delivery: Delivery = Delivery.LIVE
+) -> Admission:
     """The job for this completion, checked as REST checks it; its id is the streamId if any.
 
     A streamId in use is refused before admission counts the request against the key's limits;
     creating the job refuses it again, atomically, should two clients race for one id."""
     if ask.stream_id is not None and await ctx.gateway.store.progress(ask.stream_id):
         raise Conflict(f"the id {ask.stream_id!r} is already in use; choose another")
-    return await admit(ctx.gateway, ctx.principal, ask.chat, kind=kind, job_id=ask.stream_id)
+    return await admit(
+        ctx.gateway, ctx.principal, ask.chat, kind=kind, job_id=ask.stream_id, delivery=delivery
+    )
 
 
 async def job_when_it_exists(gateway: Gateway, job_id: str, owner: str) -> Job:

@@ -17,7 +17,7 @@ from gateway.openapi import OPENAI_STREAM
 from gateway.responses import JSON
 from gateway.session import CompletionSession, client_gone
 from gateway.sse import event_stream_response
-from shared.jobs import JobSpec
+from shared.jobs import Delivery, JobSpec
 from shared.openai_format import (
     ChunkStream,
     StreamMode,
@@ -54,7 +54,8 @@ async def chat_completions(
     chat = chat_request_from_openai(body, headers=request.headers)
     chat = with_cache_header(chat, cache_control)
     mode = stream_mode_of(body)
-    admission = await admit(gateway, caller, chat, kind="stream")
+    delivery = Delivery.LIVE if mode.stream else Delivery.WHOLE
+    admission = await admit(gateway, caller, chat, kind="stream", delivery=delivery)
     session = await start_session(gateway, admission)
     if mode.stream:
         return await _streamed(session, mode, admission.spec)

@@ -14,6 +14,7 @@ from gateway.completions import start_session
 from gateway.deps import GatewayDep
 from gateway.responses import JSON
 from gateway.session import client_gone
+from shared.jobs import Delivery
 from shared.openai_format.embeddings import embedding_request_from_openai, embeddings_response
 
 router = APIRouter(tags=["openai"])
@@ -38,7 +39,7 @@ async def create_embeddings(
 ) -> Response:
     embedding, encoding = embedding_request_from_openai(body, headers=request.headers)
     embedding = with_cache_header(embedding, cache_control)
-    admission = await admit(gateway, caller, embedding, kind="stream")
+    admission = await admit(gateway, caller, embedding, kind="stream", delivery=Delivery.WHOLE)
     session = await start_session(gateway, admission)
     answer = await session.answer(client_gone(request))
     if answer is None:  # the client left

@@ -29,7 +29,7 @@ from gateway.session import CompletionSession, client_gone
 from gateway.sse import event_stream_response
 from shared.errors import EventsExpired, InvalidRequest
 from shared.events import DoneEvent, ErrorEvent, Event, numbered
-from shared.jobs import JobKind
+from shared.jobs import Delivery, JobKind
 from shared.openai_format.errors import invalid
 from shared.responses_format import (
     ResponseEvents,
@@ -78,8 +78,13 @@ async def create_response(
     history = await store.history(caller.key_id, parsed.previous_response_id)
     chat, added = parsed.chat(history)
     kind: JobKind = "background" if parsed.background else "stream"
+    # A background response may be streamed later (GET with stream=true): it stays LIVE.
+    whole = not (parsed.stream or parsed.background)
+    delivery = Delivery.WHOLE if whole else Delivery.LIVE
     try:
-        admission = await admit(gateway, caller, with_cache_header(chat, cache_control), kind=kind)
+        admission = await admit(
+            gateway, caller, with_cache_header(chat, cache_control), kind=kind, delivery=delivery
+        )
     except InvalidRequest as exc:
         raise parsed.names(len(history)).translated(exc) from None
     shell = _shell(parsed, admission)

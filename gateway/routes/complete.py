@@ -31,7 +31,7 @@ from gateway.sse import EventStreamResponse, event_stream_response, sse_body
 from gateway.stream_tokens import STREAM_ID_PATTERN
 from shared.chat import ChatRequest
 from shared.errors import Conflict, JobNotFound, NotResumable
-from shared.jobs import Job
+from shared.jobs import Delivery, Job
 
 router = APIRouter(prefix="/api/v1/llm", tags=["completions"])
 
@@ -45,7 +45,7 @@ async def complete(
     cache_control: CacheControlHeader,
 ) -> Response:
     chat = with_cache_header(body, cache_control)
-    admission = await admit(gateway, caller, chat, kind="stream")
+    admission = await admit(gateway, caller, chat, kind="stream", delivery=Delivery.WHOLE)
     session = await start_session(gateway, admission)
     job = await session.result(client_gone(request))
     if job is None:  # the client left

@@ -142,6 +142,22 @@ async def test_no_cache_does_not_join_a_request_in_flight(stack: Stack) -> None:
     assert len(stack.fake.requests(tag)) == 2
 
 
+async def test_a_stream_does_not_join_a_json_request_in_flight(stack: Stack) -> None:
+    """A JSON request's job stores its answer only at the end: a stream joining it would see
+    nothing until then, so it makes its own call and streams live."""
+    tag = new_tag()
+    async with async_client(stack) as client:
+        answering = asyncio.create_task(client.post(COMPLETE_URL, json=ask(tag, **SLOW)))
+        await asyncio.to_thread(stack.fake.wait_for, tag, finished=False)
+        headers, events = await read_stream(client, ask(tag, **SLOW))
+        answered = await answering
+    assert answered.json()["content"] == content_of(events) == expected_text(20)
+    assert "x-cache-coalesced" not in headers
+    assert headers["x-job-id"] != answered.headers["x-job-id"]
+    assert sum(e.event == "delta" for e in events) > 1  # it streamed, not one piece at the end
+    assert len(stack.fake.requests(tag)) == 2
+
+
 COMPLETE = """
 query Complete($messages: [ChatMessageInput!]!, $options: CompletionOptionsInput) {
   complete(messages: $messages, options: $options) { jobId content cache }

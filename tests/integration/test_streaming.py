@@ -259,3 +259,22 @@ def test_an_address_split_across_two_deltas_is_redacted(client: httpx.Client) ->
     job = client.get(f"{JOBS_URL}/{source.response.headers['x-job-id']}").json()
     assert job["result"]["content"] == "Mail [email] soon."
     assert "jane" not in "".join(e.data for e in events)
+
+
+def test_a_json_answer_is_stored_in_one_piece_when_it_is_complete(
+    client: httpx.Client, stack: Stack
+) -> None:
+    """Only the JSON request reads its job, and only at the end: the worker stores the answer
+    with the done event, while the job still says when its first token came."""
+    tag = new_tag()
+    slow = directive(tokens=20, token_delay_ms=25, tag=tag)
+    body = client.post(COMPLETE_URL, json=chat(f"whole {slow}")).json()
+    assert body["content"] == expected_text(20)
+    timings = body["timings"]
+    # 19 gaps of 25 ms lie between the first token and the last.
+    assert timings["finished_at"] - timings["first_token_at"] >= 0.4
+    with connect_sse(client, "GET", f"{JOBS_URL}/{body['id']}/events") as source:
+        events = list(source.iter_sse())
+    assert [e.event for e in events] == ["start", "delta", "done"]
+    assert data(events[1])["content"] == expected_text(20)
+    assert data(events[0])["provider"] == "fake"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 
 import pytest
 
@@ -17,8 +18,10 @@ class SlowStore:
         self.appended: list[tuple[dict[str, str], bool]] = []
         self.release = asyncio.Event()
 
-    async def append(self, delta: DeltaEvent, first: bool) -> None:
-        self.appended.append((delta.model_dump(include={"content", "reasoning"}), first))
+    async def append(self, delta: DeltaEvent, first_at: float | None) -> None:
+        self.appended.append(
+            (delta.model_dump(include={"content", "reasoning"}), first_at is not None)
+        )
         await self.release.wait()
 
 
@@ -46,7 +49,7 @@ async def test_a_lone_delta_goes_out_at_once_and_a_backlog_is_merged() -> None:
 
 
 async def test_a_failed_append_stops_the_reader() -> None:
-    async def failing(delta: DeltaEvent, first: bool) -> None:
+    async def failing(delta: DeltaEvent, first_at: float | None) -> None:
         raise LookupError("job ended elsewhere")
 
     writer = DeltaWriter(failing)
@@ -72,7 +75,7 @@ async def test_abort_drops_what_was_not_stored() -> None:
 async def test_put_and_store_returns_once_stored_or_raises_the_writers_error() -> None:
     appended: list[dict[str, str]] = []
 
-    async def store(delta: DeltaEvent, first: bool) -> None:
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
         await asyncio.sleep(0.01)
         appended.append(delta.model_dump(include={"content", "reasoning"}))
 
@@ -81,7 +84,7 @@ async def test_put_and_store_returns_once_stored_or_raises_the_writers_error() -
     assert appended == [{"content": "a"}]
     await writer.close()
 
-    async def failing(delta: DeltaEvent, first: bool) -> None:
+    async def failing(delta: DeltaEvent, first_at: float | None) -> None:
         raise LookupError("job ended elsewhere")
 
     with pytest.raises(LookupError):
@@ -95,7 +98,7 @@ async def test_abort_stops_a_writer_whose_append_swallowed_the_cancellation() ->
         def __init__(self) -> None:
             self.entered = asyncio.Event()
 
-        async def append(self, delta: DeltaEvent, first: bool) -> None:
+        async def append(self, delta: DeltaEvent, first_at: float | None) -> None:
             self.entered.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(10)
@@ -113,8 +116,8 @@ async def test_after_the_first_delta_appends_wait_out_the_interval_and_merge() -
     loop = asyncio.get_running_loop()
     started = loop.time()
 
-    async def store(delta: DeltaEvent, first: bool) -> None:
-        appended.append((delta.content, first, loop.time() - started))
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
+        appended.append((delta.content, first_at is not None, loop.time() - started))
 
     writer = DeltaWriter(store, interval_s=0.05)
     writer.put("t0", "")
@@ -133,7 +136,7 @@ async def test_after_the_first_delta_appends_wait_out_the_interval_and_merge() -
 async def test_close_does_not_wait_out_the_interval() -> None:
     appended: list[str] = []
 
-    async def store(delta: DeltaEvent, first: bool) -> None:
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
         appended.append(delta.content)
 
     writer = DeltaWriter(store, interval_s=30)
@@ -150,7 +153,7 @@ async def test_close_does_not_wait_out_the_interval() -> None:
 async def test_a_tool_calls_header_does_not_hold_back_its_first_arguments() -> None:
     appended: list[DeltaEvent] = []
 
-    async def store(delta: DeltaEvent, first: bool) -> None:
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
         appended.append(delta)
 
     writer = DeltaWriter(store, interval_s=30)
@@ -170,7 +173,7 @@ async def test_hand_over_leaves_what_is_not_stored_to_the_last_event() -> None:
     appended: list[str] = []
     release = asyncio.Event()
 
-    async def store(delta: DeltaEvent, first: bool) -> None:
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
         appended.append(delta.content)
         await release.wait()
 
@@ -184,19 +187,57 @@ async def test_hand_over_leaves_what_is_not_stored_to_the_last_event() -> None:
     assert not handing.done()  # an append in flight finishes first
     release.set()
     async with asyncio.timeout(2):  # nor does it wait out the interval
-        rest, first = await handing
+        rest, first_at = await handing
     assert appended == ["a"]
-    assert rest is not None and rest.content == "bc" and not first
+    assert rest is not None and rest.content == "bc" and first_at is None
     assert writer.delivered().deltas == 2 and writer.delivered().content_chars == 3
 
 
 async def test_hand_over_with_nothing_left_or_nothing_stored() -> None:
-    async def store(delta: DeltaEvent, first: bool) -> None:
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
         pass
 
     idle = DeltaWriter(store)
-    assert await idle.hand_over() == (None, False)
+    assert await idle.hand_over() == (None, None)
     stored = DeltaWriter(store)
     await stored.put_and_store("a", "")
-    assert await stored.hand_over() == (None, False)
+    assert await stored.hand_over() == (None, None)
     assert stored.delivered().deltas == 1
+
+
+async def test_a_held_writer_stores_nothing_and_hands_over_the_whole_answer() -> None:
+    appended: list[DeltaEvent] = []
+
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
+        appended.append(delta)
+
+    writer = DeltaWriter(store, hold=True)
+    before = time.time()
+    await writer.put_and_store("Hel", "think")  # returns at once: nothing is stored
+    writer.put("lo", "", [ToolCallDelta(index=0, id="call_1", name="f", arguments="{}")])
+    after = time.time()
+    await asyncio.sleep(0.01)
+    assert appended == []
+    rest, first_at = await writer.hand_over()
+    assert appended == []
+    assert rest is not None and (rest.content, rest.reasoning) == ("Hello", "think")
+    assert [call.arguments for call in rest.tool_calls] == ["{}"]
+    assert first_at is not None and before <= first_at <= after  # when the first text came
+    assert writer.delivered().deltas == 1 and writer.delivered().content_chars == 5
+
+
+async def test_a_held_writer_closed_stores_what_it_held_in_one_append() -> None:
+    appended: list[tuple[str, float | None]] = []
+
+    async def store(delta: DeltaEvent, first_at: float | None) -> None:
+        appended.append((delta.content, first_at))
+
+    writer = DeltaWriter(store, interval_s=30, hold=True)
+    writer.put("a", "")
+    writer.put("b", "")
+    await asyncio.sleep(0.01)
+    async with asyncio.timeout(2):  # the job is failing: what it read goes out now
+        await writer.close()
+    assert [text for text, _ in appended] == ["ab"]
+    assert appended[0][1] is not None
+    assert writer.delivered().deltas == 1

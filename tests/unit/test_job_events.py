@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 from fakeredis import FakeAsyncRedis
 
-from shared.events import DeltaEvent, StartEvent
+from shared.events import DeltaEvent, DoneEvent, StartEvent
 from shared.job_records import JobFields
+from shared.jobs import JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from shared.usage import Usage
 from tests.unit.specs import demo_spec
 from workers.job_events import JobEvents
 
@@ -63,3 +65,26 @@ async def test_a_start_without_a_delta_is_stored_after_its_hold_or_at_settle(
         await held.settle()
     events_after = await store.events_after(other.id, 0)
     assert [(e.seq, type(e.body)) for e in events_after] == [(1, StartEvent)]
+
+
+async def test_a_start_held_for_the_last_event_goes_out_with_it(store: JobStore) -> None:
+    spec = demo_spec()
+    await store.create(spec)
+    events = JobEvents(store, spec.id, start_hold_s=None)  # nobody follows the job live
+    events.announce_start("p", "m")
+    await asyncio.sleep(0.05)
+    assert await stored(store, spec.id) == []
+    done = DoneEvent(finish_reason="stop", provider="p2", model="m2", usage=Usage(), cost=None)
+    await events.after_start(
+        done,
+        JobFields(provider="p2", provider_model="m2", first_token_at=1.5),
+        ends_as=JobStatus.SUCCEEDED,
+        before=[DeltaEvent(content="whole answer")],
+    )
+    assert await stored(store, spec.id) == [(1, "start"), (2, "delta"), (3, "done")]
+    job = await store.load(spec.id)
+    assert job is not None and job.status is JobStatus.SUCCEEDED
+    assert (job.provider, job.provider_model) == ("p2", "m2")  # the last event's fields win
+    assert job.timings.first_token_at == 1.5
+    await events.settle()
+    assert await stored(store, spec.id) == [(1, "start"), (2, "delta"), (3, "done")]

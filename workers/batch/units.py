@@ -20,7 +20,7 @@ from shared.batch.models import Batch, unit_job_id
 from shared.cache import plan_cache
 from shared.config import RouteStep
 from shared.errors import BudgetExceeded, Conflict, WorkerLost
-from shared.jobs import Job, JobSpec, JobStatus
+from shared.jobs import Delivery, Job, JobSpec, JobStatus
 from workers.batch import records
 from workers.batch.context import BatchContext
 
@@ -111,6 +111,7 @@ class UnitRunner:
             request=item.request,
             deadline_s=settings.job_deadline_for(item.request.timeout_s),
             job_id=job_id,
+            delivery=Delivery.WHOLE,  # a batch's results are read once the job has ended
         )
         plan = plan_cache(settings.cache, settings.models[model], spec)
         answer = await self.ctx.cache.lookup(plan) if plan is not None else None
