@@ -124,12 +124,12 @@ class OpenAICompatibleProvider(SSEChatProvider):
     async def embed(self, call: EmbeddingCall) -> Embedded:
         """``POST {base_url}/embeddings``, the whole answer within the first-token budget."""
         body = orjson.dumps(embeddings_body(call))
-        budget = ReadBudget(self.config.timeouts)
-        response = await budget.run(self._client.post(self.embeddings_path, body), self.name)
-        try:
-            raw = await budget.run(response.read(), self.name)
-        finally:
-            response.close()
+        with ReadBudget(self.config.timeouts) as budget:
+            response = await budget.run(self._client.post(self.embeddings_path, body), self.name)
+            try:
+                raw = await budget.run(response.read(), self.name)
+            finally:
+                response.close()
         if response.status != 200:
             raise from_status(self.name, response.status, response.headers, raw, self._secrets)
         return embedded_from(self.name, raw, len(call.request.input))

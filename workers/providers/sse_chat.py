@@ -92,17 +92,19 @@ class SSEChatProvider:
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion; see `workers.providers.base.Provider.stream`."""
-        budget = ReadBudget(self.config.timeouts)
         body = orjson.dumps(self.request_body(call))
-        response = await budget.run(self._client.post(self.chat_path, body), self.name)
-        try:
-            if response.status != 200:
-                raw = await budget.run(response.read(), self.name)
-                raise from_status(self.name, response.status, response.headers, raw, self._secrets)
-            async for chunk in self._chunks(response, budget):
-                yield chunk
-        finally:
-            response.close()
+        with ReadBudget(self.config.timeouts) as budget:
+            response = await budget.run(self._client.post(self.chat_path, body), self.name)
+            try:
+                if response.status != 200:
+                    raw = await budget.run(response.read(), self.name)
+                    raise from_status(
+                        self.name, response.status, response.headers, raw, self._secrets
+                    )
+                async for chunk in self._chunks(response, budget):
+                    yield chunk
+            finally:
+                response.close()
 
     async def _chunks(
         self, response: UpstreamResponse, budget: ReadBudget
