@@ -1,7 +1,7 @@
 """CPU time per request of every server process, against a direct call to the same fake provider.
 
 Run from the repository root:  python -m bench.cpu [--quick] [--requests N] [--concurrency C]
-    [--ttft-requests M] [--shapes json,stream,hit,responses,messages,messages-oai,tools,embeddings]
+    [--ttft-requests M] [--shapes NAME,...] (--help lists them)
     [--json [PATH]] [--profile DIR] [--monitor K]
 
 It starts a private redis-server, the fake OpenAI-style provider, one worker and one gateway

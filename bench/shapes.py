@@ -98,6 +98,7 @@ SHAPES = {
     shape.name: shape
     for shape in (
         Shape("json", "JSON answer, 16 tokens", stream=False, tokens=16),
+        Shape("json-long", "JSON answer, 512 tokens", stream=False, tokens=512),
         Shape("stream", "stream, 32 tokens 5 ms apart", stream=True, tokens=32, token_delay_ms=5),
         Shape("hit", "cache hit (the JSON request, temperature 0)", False, 16, cached=True),
         Shape(

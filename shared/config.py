@@ -18,6 +18,8 @@ class ProviderTimeouts(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     connect_s: float = Field(5.0, gt=0)
+    # A call asking for its whole answer at once (stream: false) has no first token and no
+    # idle time between tokens: connect_s and total_s time it.
     first_token_s: float = Field(60.0, gt=0)
     idle_s: float = Field(60.0, gt=0)
     total_s: float = Field(600.0, gt=0)

@@ -113,7 +113,10 @@ class RouteStreamer:
         if isinstance(request, EmbeddingRequest):
             await self._embed(step, EmbeddingCall(step.model, request, extra_body))
         else:
-            await self._stream(step, ProviderCall(step.model, request, extra_body))
+            # Nobody reads a WHOLE job's tokens as they come: the adapter may ask for one answer.
+            whole = self.spec.delivery is Delivery.WHOLE
+            whole = whole and self.providers.get(step.provider).answers_whole
+            await self._stream(step, ProviderCall(step.model, request, extra_body, whole))
 
     async def _embed(self, step: RouteStep, call: EmbeddingCall) -> None:
         self.observer.attempt_started(step)
@@ -148,6 +151,8 @@ class RouteStreamer:
                 transcript.usage = chunk.usage or transcript.usage
         if self._redactors is not None:
             await self._deliver(self._redactors[0].flush(), self._redactors[1].flush(), ())
+        if call.whole:
+            ttft_s = None  # the whole answer's time, not a first token's
         self.observer.attempt_succeeded(step, ttft_s, transcript.usage)
         await self.health.record(step.provider, step.model, ok=True, ttft_s=ttft_s)
 

@@ -99,13 +99,16 @@ def test_deepseek_chat(client: httpx.Client, stack: Stack) -> None:
     # cached_tokens comes from prompt_cache_hit_tokens; usage rode on the finish chunk.
     assert answer["usage"] == usage(words(prompt), 6, cached=2)
 
-    sent = stack.fake.wait_for(tag)
-    assert (sent["path"], sent["model"], sent["auth"]) == (
-        "/deepseek/chat/completions",
-        "deepseek-chat",
-        "present",
-    )
-    assert sent["body"]["stream_options"] == {"include_usage": True}
+    # The stream asks for usage in the stream; the JSON request, for its whole answer.
+    streamed, whole = stack.fake.requests(tag)
+    for sent in (streamed, whole):
+        assert (sent["path"], sent["model"], sent["auth"]) == (
+            "/deepseek/chat/completions",
+            "deepseek-chat",
+            "present",
+        )
+    assert streamed["body"]["stream_options"] == {"include_usage": True}
+    assert whole["body"]["stream"] is False and "stream_options" not in whole["body"]
 
 
 def test_deepseek_reasoner_first_chunk_content_null(client: httpx.Client) -> None:

@@ -113,6 +113,25 @@ def test_a_fault_after_the_first_token_ends_with_an_error_not_a_splice(
     assert [r["model"] for r in stack.fake.requests(tag)] == ["fake-a"]  # no second provider
 
 
+def test_a_json_answer_that_breaks_off_falls_back_since_nobody_saw_it(
+    client: httpx.Client, stack: Stack
+) -> None:
+    """A JSON request's answer is asked for whole: one that breaks off halfway was never
+    delivered, so the next provider answers (a stream, having shown tokens, ends in error)."""
+    tag = new_tag()
+    broken = scoped("fake-a", tokens=10, fault="drop_after", fault_after=3, tag=tag)
+    prompt = f"hi {broken} {scoped('fake-b', tokens=9, tag=tag)}"
+    response = client.post(COMPLETE_URL, json=chat(prompt, model="chain"))
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["content"] == expected_text(9)
+    assert (answer["provider"], answer["provider_model"]) == ("fake_backup", "fake-b")
+    assert [(r["model"], r["stream"]) for r in stack.fake.requests(tag)] == [
+        ("fake-a", False),
+        ("fake-b", False),
+    ]
+
+
 def test_every_provider_failing_gives_one_error_naming_each_attempt(client: httpx.Client) -> None:
     events = stream(client, chat('FAKE{"status": 503}', model="chain"))
     assert kinds(events) == ["start", "fallback", "error"]

@@ -261,20 +261,28 @@ def test_an_address_split_across_two_deltas_is_redacted(client: httpx.Client) ->
     assert "jane" not in "".join(e.data for e in events)
 
 
-def test_a_json_answer_is_stored_in_one_piece_when_it_is_complete(
+def test_a_json_answer_is_asked_for_whole_and_stored_in_one_piece(
     client: httpx.Client, stack: Stack
 ) -> None:
-    """Only the JSON request reads its job, and only at the end: the worker stores the answer
-    with the done event, while the job still says when its first token came."""
+    """Only the JSON request reads its job, and only at the end: the worker asks the provider
+    for one answer (no stream to read token by token) and stores it with the done event. A
+    stream of the same prompt still streams from the provider."""
     tag = new_tag()
     slow = directive(tokens=20, token_delay_ms=25, tag=tag)
     body = client.post(COMPLETE_URL, json=chat(f"whole {slow}")).json()
     assert body["content"] == expected_text(20)
+    assert body["usage"]["completion_tokens"] == 20
+    assert body["usage"]["estimated"] is False
     timings = body["timings"]
-    # 19 gaps of 25 ms lie between the first token and the last.
-    assert timings["finished_at"] - timings["first_token_at"] >= 0.4
+    # The first token is not seen apart from the rest: it is when the answer came.
+    assert timings["started_at"] <= timings["first_token_at"] <= timings["finished_at"]
     with connect_sse(client, "GET", f"{JOBS_URL}/{body['id']}/events") as source:
         events = list(source.iter_sse())
     assert [e.event for e in events] == ["start", "delta", "done"]
     assert data(events[1])["content"] == expected_text(20)
     assert data(events[0])["provider"] == "fake"
+    with connect_sse(client, "POST", STREAM_URL, json=chat(f"streamed {slow}")) as source:
+        assert content_of(list(source.iter_sse())) == expected_text(20)
+    upstream = stack.fake.requests(tag=tag)
+    assert [r["stream"] for r in upstream] == [False, True]
+    assert "stream_options" not in upstream[0]["body"]

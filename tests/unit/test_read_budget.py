@@ -46,6 +46,14 @@ async def test_the_total_budget_ends_a_stream_that_never_goes_idle() -> None:
             await read_on(budget)
 
 
+async def test_a_whole_answer_is_timed_by_the_total_budget_alone() -> None:
+    # A non-streamed answer arrives after the whole generation: no first token to wait for.
+    with ReadBudget(budgets(first_token_s=0.02, total_s=0.3), whole=True) as budget:
+        assert await budget.run(asyncio.sleep(0.1, result="answer"), "fake") == "answer"
+        with pytest.raises(ProviderTimeout, match="fake: total time budget ran out"):
+            await budget.run(asyncio.sleep(5), "fake")
+
+
 async def test_a_shorter_budget_after_the_first_token_applies_at_once() -> None:
     with ReadBudget(budgets(first_token_s=30, idle_s=0.05)) as budget:
         await budget.run(asyncio.sleep(0), "fake")  # the timer is set for the first token

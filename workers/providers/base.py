@@ -18,11 +18,14 @@ from shared.usage import Usage
 class ProviderCall:
     """One upstream call: the upstream model name, the client's request, and fields to add to
     the upstream body (the route step's and the client's ``extra_body``; the adapter's own
-    fields such as ``model``, ``messages`` and ``stream`` always win)."""
+    fields such as ``model``, ``messages`` and ``stream`` always win). ``whole``: ask for the
+    answer in one response, for a reader who waits for all of it (adapters that
+    ``answers_whole`` only)."""
 
     model: str
     request: ChatRequest
     extra_body: dict[str, Any] = field(default_factory=dict)
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,13 @@ class Provider(Protocol):
     """An adapter for one wire format. Errors leave it only as ``shared.errors.ProviderError``."""
 
     name: str
+    # It can ask for a non-streamed answer (``ProviderCall.whole``), yielded as one chunk: no
+    # read per token where nobody reads the tokens as they come.
+    answers_whole: bool
 
     def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion. Ends after the provider's terminator; an upstream that stops
-        without one raises ``StreamInterrupted``."""
+        without one raises ``StreamInterrupted``. A ``whole`` call yields one chunk."""
         ...
 
     async def embed(self, call: EmbeddingCall) -> Embedded:

@@ -30,7 +30,6 @@ from workers.providers.openai_compatible import (
     OpenAICompatibleProvider,
     usage_from_openai,
 )
-from workers.providers.sse_chat import StreamParser
 
 DEFAULT_BASE_URL = "https://api.deepseek.com"
 # OpenAI's efforts on DeepSeek's two (wire-tools §2).
@@ -82,7 +81,7 @@ class DeepSeekProvider(OpenAICompatibleProvider):
 
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
         body = super().request_body(call)
-        if not self.options.include_usage:
+        if not self.options.include_usage and not call.whole:
             # Not ours to send then: a caller's own stream_options still passes through.
             body.pop("stream_options")
             if "stream_options" in call.extra_body:
@@ -98,7 +97,7 @@ class DeepSeekProvider(OpenAICompatibleProvider):
             return {"thinking": {"type": "disabled"}}
         return {"thinking": {"type": "enabled"}, "reasoning_effort": REASONING_EFFORTS[effort]}
 
-    def new_parser(self) -> StreamParser:
+    def chat_parser(self) -> ChatCompletionsParser:
         return DeepSeekParser(self.name)
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:

@@ -32,6 +32,8 @@ class DemoOptions(BaseModel):
 class DemoProvider:
     """Answers every request with the same words, so a first run streams with nothing set up."""
 
+    answers_whole = False
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.options = DemoOptions.model_validate(config.options)

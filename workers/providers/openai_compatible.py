@@ -3,6 +3,8 @@ Ollama, Together, ...), and the chunk parser DeepSeek and OpenRouter build on.
 
 Usage is taken from whichever chunk carries it: OpenAI, vLLM and Ollama send a last chunk with
 ``choices: []``; DeepSeek puts it on the finish chunk; OpenRouter one frame after it.
+
+A ``whole`` call asks for a non-streamed answer (``stream: false``), read as one delta.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from shared.chat import ChatRequest
 from shared.errors import (
     ProviderError,
     ProviderUnavailable,
+    StreamInterrupted,
 )
 from shared.usage import Usage
 from workers.providers.base import Chunk, Embedded, EmbeddingCall, ProviderCall
@@ -82,6 +85,22 @@ class ChatCompletionsParser:
     def merge_delta(self, merged: Chunk, delta: dict[str, Any]) -> None:
         """What a dialect reads from a delta beyond text and tool calls (nothing here)."""
 
+    def whole(self, answer: dict[str, Any]) -> Chunk:
+        """A non-streamed answer as one chunk: each choice's message read as its delta."""
+        choices = answer.get("choices")
+        if not answer.get("error") and answer.get("object") != "error" and not choices:
+            raise StreamInterrupted(
+                f"{self.provider}: the answer has no choices", provider=self.provider
+            )
+        as_streamed = {**answer, "choices": [_as_delta(c) for c in choices or ()]}
+        merged = Chunk()
+        self.merge_payload(merged, as_streamed)
+        return self.ended(merged)
+
+    def ended(self, merged: Chunk) -> Chunk:
+        """The answer's last chunk, with what a dialect hands on only at the end (nothing)."""
+        return merged
+
     def usage(self, raw: dict[str, Any]) -> Usage:
         return usage_from_openai(raw)
 
@@ -93,24 +112,43 @@ class ChatCompletionsParser:
         )
 
 
-class OpenAICompatibleProvider(SSEChatProvider):
-    """Streams ``POST {base_url}/chat/completions`` with ``stream_options.include_usage``."""
+def _as_delta(choice: object) -> object:
+    """A non-streamed choice as a streamed one: its message as the delta, each tool call at
+    its position (a message's calls carry no index)."""
+    if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+        return choice
+    delta = dict(choice["message"])
+    if isinstance(delta.get("tool_calls"), list):
+        delta["tool_calls"] = [
+            {**call, "index": index} if isinstance(call, dict) else call
+            for index, call in enumerate(delta["tool_calls"])
+        ]
+    return {**choice, "delta": delta}
 
+
+class OpenAICompatibleProvider(SSEChatProvider):
+    """Streams ``POST {base_url}/chat/completions`` with ``stream_options.include_usage``, or
+    asks for the whole answer (``stream: false``) when the call is ``whole``."""
+
+    answers_whole = True
     dialect = Dialect()
     embeddings_path = "/embeddings"
 
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
         request = call.request
-        return {
+        body = {
             **call.extra_body,
             "model": call.model,
             "messages": chat_messages(request.messages, self.dialect),
             **request.sampling_options(),
             **tool_fields(request, self.dialect),
             **self.reasoning_fields(request),
-            "stream": True,
+            "stream": not call.whole,
             "stream_options": {"include_usage": True},
         }
+        if call.whole:  # OpenAI refuses stream_options without stream, even the caller's
+            del body["stream_options"]
+        return body
 
     def reasoning_fields(self, request: ChatRequest) -> dict[str, Any]:
         """How the upstream is asked to reason (OpenAI's reasoning_effort here)."""
@@ -119,7 +157,14 @@ class OpenAICompatibleProvider(SSEChatProvider):
         return {"reasoning_effort": request.reasoning_effort}
 
     def new_parser(self) -> StreamParser:
+        return self.chat_parser()
+
+    def chat_parser(self) -> ChatCompletionsParser:
+        """A parser for one call's frames or answer, in this dialect."""
         return ChatCompletionsParser(self.name)
+
+    def whole_chunk(self, answer: dict[str, Any]) -> Chunk:
+        return self.chat_parser().whole(answer)
 
     async def embed(self, call: EmbeddingCall) -> Embedded:
         """``POST {base_url}/embeddings``, the whole answer within the first-token budget."""

@@ -27,7 +27,6 @@ from workers.providers.openai_compatible import (
     OpenAICompatibleProvider,
 )
 from workers.providers.sse import SSEFrame
-from workers.providers.sse_chat import StreamParser
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # Pieces of a streamed reasoning detail that are joined; its other fields are replaced.
@@ -65,12 +64,17 @@ class OpenRouterParser(ChatCompletionsParser):
 
     def merge(self, frames: list[SSEFrame]) -> tuple[Chunk, bool]:
         merged, done = super().merge(frames)
-        if (done or merged.finish_reason) and self._details:
+        if done or merged.finish_reason:
+            merged = self.ended(merged)
+        return merged, done
+
+    def ended(self, merged: Chunk) -> Chunk:
+        if self._details:
             merged.reasoning_details = [
                 ReasoningDetail.model_validate(d) for _, d in sorted(self._details.items())
             ]
             self._details = {}
-        return merged, done
+        return merged
 
     def merge_delta(self, merged: Chunk, delta: dict[str, Any]) -> None:
         for piece in delta.get("reasoning_details") or ():
@@ -139,5 +143,5 @@ class OpenRouterProvider(OpenAICompatibleProvider):
         effort = request.reasoning_effort
         return {} if effort is None else {"reasoning": {"effort": effort}}
 
-    def new_parser(self) -> StreamParser:
+    def chat_parser(self) -> ChatCompletionsParser:
         return OpenRouterParser(self.name)

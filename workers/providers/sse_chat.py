@@ -1,7 +1,9 @@
-"""The skeleton every HTTP adapter shares: one POST answered with Server-Sent Events.
+"""The skeleton every HTTP adapter shares: one POST answered with Server-Sent Events, or with
+one JSON answer where the adapter `answers_whole` and the call is ``whole``.
 
-Subclasses say where to POST, what to send and how to read the frames (a `StreamParser`); the
-transport, the time budgets, error translation and draining the body for reuse live here.
+Subclasses say where to POST, what to send and how to read the frames (a `StreamParser`) or
+the answer; the transport, the time budgets, error translation and draining the body for reuse
+live here.
 """
 
 from __future__ import annotations
@@ -33,14 +35,17 @@ class StreamParser(Protocol):
 
 def parse_frame(provider: str, frame: SSEFrame) -> dict[str, Any]:
     """The JSON object of one frame; anything else means the stream is broken."""
+    return parse_object(provider, frame.data, "frame in the stream")
+
+
+def parse_object(provider: str, data: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object ``data`` holds; anything else is StreamInterrupted (``what`` broke)."""
     try:
-        payload = orjson.loads(frame.data)
+        payload = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise StreamInterrupted(
-            f"{provider}: malformed frame in the stream", provider=provider
-        ) from exc
+        raise StreamInterrupted(f"{provider}: malformed {what}", provider=provider) from exc
     if not isinstance(payload, dict):
-        raise StreamInterrupted(f"{provider}: unexpected frame", provider=provider)
+        raise StreamInterrupted(f"{provider}: unexpected {what}", provider=provider)
     return payload
 
 
@@ -51,6 +56,7 @@ class SSEChatProvider:
     time budgets, error translation and draining the body for connection reuse live here.
     """
 
+    answers_whole = False  # subclasses that read a JSON answer say so (`whole_chunk`)
     default_base_url: ClassVar[str | None] = None
     chat_path: ClassVar[str] = "/chat/completions"
     models_path: ClassVar[str] = "/models"
@@ -90,10 +96,14 @@ class SSEChatProvider:
     def new_parser(self) -> StreamParser:
         raise NotImplementedError
 
+    def whole_chunk(self, answer: dict[str, Any]) -> Chunk:
+        """A non-streamed answer as one chunk (adapters that ``answers_whole``)."""
+        raise NotImplementedError
+
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion; see `workers.providers.base.Provider.stream`."""
         body = orjson.dumps(self.request_body(call))
-        with ReadBudget(self.config.timeouts) as budget:
+        with ReadBudget(self.config.timeouts, whole=call.whole) as budget:
             response = await budget.run(self._client.post(self.chat_path, body), self.name)
             try:
                 if response.status != 200:
@@ -101,6 +111,10 @@ class SSEChatProvider:
                     raise from_status(
                         self.name, response.status, response.headers, raw, self._secrets
                     )
+                if call.whole:
+                    raw = await budget.run(response.read(), self.name)
+                    yield self.whole_chunk(parse_object(self.name, raw, "answer"))
+                    return
                 async for chunk in self._chunks(response, budget):
                     yield chunk
             finally:

@@ -34,12 +34,14 @@ class ReadBudget:
     (about 6 µs a read). Used as a context manager: leaving it drops the timer.
     """
 
-    def __init__(self, timeouts: ProviderTimeouts) -> None:
+    def __init__(self, timeouts: ProviderTimeouts, *, whole: bool = False) -> None:
+        """``whole``: the answer comes in one response, so only the total budget applies (it
+        has no first token to wait for, and nothing to be idle between)."""
         self._timeouts = timeouts
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._total_at = loop.time() + timeouts.total_s
-        self._first_token_at = loop.time() + timeouts.first_token_s
+        self._first_token_at = self._total_at if whole else loop.time() + timeouts.first_token_s
         self._seen_token = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -53,7 +55,7 @@ class ReadBudget:
             phase_at, phase = self._loop.time() + self._timeouts.idle_s, "idle"
         else:
             phase_at, phase = self._first_token_at, "first token"
-        if self._total_at < phase_at:
+        if self._total_at <= phase_at:
             return self._total_at, "total"
         return phase_at, phase
 
