@@ -332,4 +332,11 @@ def _job_from_hash(fields: dict[bytes, bytes]) -> Job:
 
 
 def _new_job_fields(spec: JobSpec) -> dict[str, str | int]:
-    return {"spec": spec.model_dump_json(), "status": JobStatus.QUEUED, "seq": 0}
+    # The owner also stands alone: the job's last append needs it, and decoding the spec in
+    # Lua for it cost Redis 0.33 ms at the end of a job with a 100 KB prompt.
+    return {
+        "spec": spec.model_dump_json(),
+        "owner": spec.owner,
+        "status": JobStatus.QUEUED,
+        "seq": 0,
+    }

@@ -89,7 +89,9 @@ if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[3])
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
-  local owner = cjson.decode(redis.call('HGET', KEYS[1], 'spec'))['owner']
+  -- A job stored before the owner field existed has it only in its spec.
+  local owner = redis.call('HGET', KEYS[1], 'owner')
+    or cjson.decode(redis.call('HGET', KEYS[1], 'spec'))['owner']
   redis.call('ZREM', ARGV[8] .. owner .. ':jobs', ARGV[9])
   redis.call('ZREM', KEYS[4], ARGV[9])
   redis.call('ZREM', KEYS[5], ARGV[9])

@@ -220,3 +220,18 @@ async def test_an_append_needing_a_lease_its_worker_lost_is_refused(store: JobSt
     assert await store.append(spec.id, DeltaEvent(content="a"), holder="w1") == 0
     await store.claim(spec.id, "w2")
     assert await store.append(spec.id, DeltaEvent(content="b"), holder="w2") == 2
+
+
+@pytest.mark.parametrize("stored_before_the_owner_field", [False, True])
+async def test_a_jobs_end_frees_its_owners_slot(
+    store: JobStore, stored_before_the_owner_field: bool
+) -> None:
+    spec = await new_job(store)
+    job_key = store.keys.job(spec.id)
+    assert await store.redis.hget(job_key, "owner") == spec.owner.encode()
+    if stored_before_the_owner_field:  # an older gateway's job: the owner is in its spec only
+        await store.redis.hdel(job_key, "owner")
+    running = store.keys.running_jobs(spec.owner)
+    await store.redis.zadd(running, {spec.id: time.time() + 60})
+    assert await store.append(spec.id, done_event(), ends_as=JobStatus.SUCCEEDED) == 1
+    assert await store.redis.zscore(running, spec.id) is None
