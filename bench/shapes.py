@@ -45,6 +45,7 @@ class Shape:
     api: str = "chat"  # or "responses", "messages", "embeddings": the gateway's API it is sent to
     model: str = "fake"  # the gateway's model (UPSTREAMS: what the direct call asks)
     tool_call: bool = False  # the answer is one tool call, its arguments streamed in fragments
+    history_chars: int = 0  # earlier turns before the prompt, about this many characters (chat)
 
     def text(self) -> str:
         directive: dict[str, Any] = {"tokens": self.tokens}
@@ -80,10 +81,20 @@ class Shape:
         content = [{"role": "user", "content": self.text()}]
         return {"model": model, "max_tokens": 1000, "messages": content, "stream": self.stream}
 
+    def history(self) -> list[dict[str, str]]:
+        """Earlier turns, user and assistant in turn, 2,500 characters each, as agents resend
+        their whole conversation every turn."""
+        turns = self.history_chars // 2500
+        words = " ".join(f"word{n}" for n in range(400))[:2500]
+        return [
+            {"role": "user" if n % 2 == 0 else "assistant", "content": f"{n} {words}"}
+            for n in range(turns - turns % 2)
+        ]
+
     def body(self, model: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": "user", "content": self.text()}],
+            "messages": [*self.history(), {"role": "user", "content": self.text()}],
         }
         if self.stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
@@ -99,6 +110,13 @@ SHAPES = {
     for shape in (
         Shape("json", "JSON answer, 16 tokens", stream=False, tokens=16),
         Shape("json-long", "JSON answer, 512 tokens", stream=False, tokens=512),
+        Shape(
+            "json-100k",
+            "JSON answer, 16 tokens, after a 100 KB conversation",
+            stream=False,
+            tokens=16,
+            history_chars=100_000,
+        ),
         Shape("stream", "stream, 32 tokens 5 ms apart", stream=True, tokens=32, token_delay_ms=5),
         Shape("hit", "cache hit (the JSON request, temperature 0)", False, 16, cached=True),
         Shape(
