@@ -111,6 +111,14 @@ SHAPES = {
         Shape("json", "JSON answer, 16 tokens", stream=False, tokens=16),
         Shape("json-long", "JSON answer, 512 tokens", stream=False, tokens=512),
         Shape(
+            "messages-json",
+            "Messages API JSON answer from an Anthropic model, 512 tokens",
+            stream=False,
+            tokens=512,
+            api="messages",
+            model="claude",
+        ),
+        Shape(
             "json-100k",
             "JSON answer, 16 tokens, after a 100 KB conversation",
             stream=False,
@@ -225,12 +233,21 @@ def make_call(url: str, body: dict[str, Any], headers: dict[str, str], shape: Sh
             if len(vectors) != len(EMBEDDING_INPUTS) or not vectors[-1]["embedding"]:
                 raise RuntimeError(f"incomplete embeddings: {response.text[:300]}")
             return Timing(elapsed, elapsed)
-        content = response.json()["choices"][0]["message"]["content"]
+        content = answer_text(shape, response.json())
         if not content.endswith(last_token.decode()):
             raise RuntimeError(f"incomplete answer: {content[-100:]!r}")
         return Timing(elapsed, elapsed)
 
     return streamed if shape.stream else answered
+
+
+def answer_text(shape: Shape, answer: dict[str, Any]) -> str:
+    """The text of a JSON answer: a Messages API message's text blocks, else a chat
+    completion's message."""
+    if shape.api == "messages":
+        return "".join(b["text"] for b in answer["content"] if b.get("type") == "text")
+    content: str = answer["choices"][0]["message"]["content"]
+    return content
 
 
 def gateway_call(stack: BenchStack, shape: Shape) -> Call:

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 
 from shared.capabilities import Capability
 from shared.config import ProviderLimits, RouteStep
@@ -113,10 +114,11 @@ class RouteStreamer:
         if isinstance(request, EmbeddingRequest):
             await self._embed(step, EmbeddingCall(step.model, request, extra_body))
         else:
+            call = ProviderCall(step.model, request, extra_body)
             # Nobody reads a WHOLE job's tokens as they come: the adapter may ask for one answer.
-            whole = self.spec.delivery is Delivery.WHOLE
-            whole = whole and self.providers.get(step.provider).answers_whole
-            await self._stream(step, ProviderCall(step.model, request, extra_body, whole))
+            if self.spec.delivery is Delivery.WHOLE:
+                call = replace(call, whole=self.providers.get(step.provider).answers_whole(call))
+            await self._stream(step, call)
 
     async def _embed(self, step: RouteStep, call: EmbeddingCall) -> None:
         self.observer.attempt_started(step)

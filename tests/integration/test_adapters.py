@@ -265,6 +265,22 @@ def test_anthropic_completion_lifts_system_and_defaults_max_tokens(
     assert sent["body"]["max_tokens"] == 1000  # the provider's default_max_tokens option
     assert sent["headers"]["anthropic-version"] == "2023-06-01"
     assert "x-api-key" not in sent["headers"] and sent["auth"] == "present"
+    # The stream streams; the JSON request asks for the whole message.
+    assert [r["body"]["stream"] for r in stack.fake.requests(tag)] == [True, False]
+
+
+def test_a_long_anthropic_answer_is_streamed_even_for_a_json_request(
+    client: httpx.Client, stack: Stack
+) -> None:
+    """Anthropic's SDKs refuse non-streamed calls that may run long: past 8,192 tokens the
+    worker streams the answer it hands over whole."""
+    tag = new_tag()
+    for max_tokens in (8192, 8193):
+        request = body("claude", f"x {directive(tokens=3, tag=tag)}", max_tokens=max_tokens)
+        response = client.post(COMPLETE_URL, json=request)
+        assert response.status_code == 200, response.text
+        assert response.json()["content"] == text("t", 3)
+    assert [r["body"]["stream"] for r in stack.fake.requests(tag)] == [False, True]
 
 
 def test_anthropic_sampling_options_are_mapped(client: httpx.Client, stack: Stack) -> None:

@@ -12,6 +12,7 @@ from shared.chat import ChatRequest
 from shared.config import ProviderConfig
 from shared.errors import ProviderUnavailable, StreamInterrupted
 from shared.events import ToolCallDelta
+from workers.providers.anthropic_stream import MessagesParser
 from workers.providers.base import ProviderCall
 from workers.providers.deepseek import DeepSeekProvider
 from workers.providers.openai_compatible import ChatCompletionsParser, OpenAICompatibleProvider
@@ -142,3 +143,47 @@ def test_an_error_in_a_200_answer_is_the_providers_failure() -> None:
 def test_an_answer_without_choices_is_an_interrupted_answer() -> None:
     with pytest.raises(StreamInterrupted, match="up: the answer has no choices"):
         ChatCompletionsParser("up").whole({"id": "x", "choices": []})
+
+
+def test_an_anthropic_message_reads_as_the_stream_of_its_whole_blocks() -> None:
+    answer = {  # provider-wire.md 5.2's shape, with every block type the gateway reads
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": "Weather first.", "signature": "sig-1"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"c": "P"}},
+        ],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 10,
+            "cache_creation_input_tokens": 4,
+            "cache_read_input_tokens": 6,
+            "output_tokens": 25,
+        },
+    }
+    chunk = MessagesParser("claude").whole(answer)
+    assert (chunk.reasoning, chunk.content) == ("Weather first.", "Checking.")
+    assert [(d.type, d.text, d.signature, d.data) for d in chunk.reasoning_details] == [
+        ("reasoning.text", "Weather first.", "sig-1", None),
+        ("reasoning.encrypted", None, None, "opaque"),
+    ]
+    assert chunk.tool_calls == [
+        ToolCallDelta(index=0, id="toolu_1", name="get_weather", arguments=""),
+        ToolCallDelta(index=0, arguments='{"c":"P"}'),
+    ]
+    assert chunk.finish_reason == "tool_calls"
+    assert chunk.usage is not None
+    assert (chunk.usage.prompt_tokens, chunk.usage.completion_tokens) == (20, 25)
+    assert (chunk.usage.cached_tokens, chunk.usage.cache_write_5m_tokens) == (6, 4)
+
+
+def test_an_anthropic_error_or_empty_message_is_the_providers_failure() -> None:
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    with pytest.raises(ProviderUnavailable, match="Overloaded"):
+        MessagesParser("claude").whole(overloaded)
+    with pytest.raises(StreamInterrupted, match="claude: the answer has no content"):
+        MessagesParser("claude").whole({"type": "message", "stop_reason": "end_turn"})

@@ -14,15 +14,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import ProviderConfig
-from workers.providers.anthropic_request import request_body
+from workers.providers.anthropic_request import max_tokens_of, request_body
 from workers.providers.anthropic_stream import STOP_REASONS, MessagesParser
-from workers.providers.base import ProviderCall
+from workers.providers.base import Chunk, ProviderCall
 from workers.providers.sse_chat import SSEChatProvider, StreamParser
 
 __all__ = ["STOP_REASONS", "AnthropicOptions", "AnthropicProvider", "MessagesParser"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
+# Above this max_tokens an answer is streamed even where nobody reads it as it comes: the
+# Anthropic SDKs refuse a non-streamed call that may outlast 10 minutes (21,333 tokens), or
+# that asks an Opus 4 model for more than 8,192.
+WHOLE_MAX_TOKENS = 8192
 
 
 class AnthropicOptions(BaseModel):
@@ -40,7 +44,8 @@ class AnthropicOptions(BaseModel):
 
 
 class AnthropicProvider(SSEChatProvider):
-    """Streams ``POST {base_url}/v1/messages`` at api.anthropic.com by default."""
+    """Streams ``POST {base_url}/v1/messages`` at api.anthropic.com by default, or asks for
+    the whole message (``stream: false``) when the call is ``whole`` and short enough."""
 
     default_base_url = DEFAULT_BASE_URL
     chat_path = "/v1/messages"
@@ -63,6 +68,15 @@ class AnthropicProvider(SSEChatProvider):
 
     def new_parser(self) -> StreamParser:
         return MessagesParser(self.name)
+
+    def answers_whole(self, call: ProviderCall) -> bool:
+        max_tokens = max_tokens_of(
+            call, provider=self.name, default_max_tokens=self.options.default_max_tokens
+        )
+        return max_tokens is not None and max_tokens <= WHOLE_MAX_TOKENS
+
+    def whole_chunk(self, answer: dict[str, Any]) -> Chunk:
+        return MessagesParser(self.name).whole(answer)
 
     async def list_models(self) -> list[str]:
         """Every page of ``GET /v1/models`` (``has_more`` / ``after_id``)."""

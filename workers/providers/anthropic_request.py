@@ -51,7 +51,7 @@ def request_body(call: ProviderCall, *, provider: str, default_max_tokens: int) 
         **call.extra_body,
         "model": call.model,
         "messages": translation.messages(request.messages),
-        "stream": True,
+        "stream": not call.whole,
         **_thinking(request, call.extra_body, provider, default_max_tokens),
     }
     if system:
@@ -80,6 +80,16 @@ def request_body(call: ProviderCall, *, provider: str, default_max_tokens: int) 
             "format": {"type": "json_schema", "schema": schema},
         }
     return body
+
+
+def max_tokens_of(call: ProviderCall, *, provider: str, default_max_tokens: int) -> int | None:
+    """The body's ``max_tokens``; None where the request is refused (see `request_body`)."""
+    try:
+        thinking = _thinking(call.request, call.extra_body, provider, default_max_tokens)
+    except ProviderRejected:
+        return None
+    max_tokens: int = thinking["max_tokens"]
+    return max_tokens
 
 
 def _output_schema(request: ChatRequest) -> dict[str, Any] | None:

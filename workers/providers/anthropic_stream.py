@@ -13,6 +13,8 @@
   The client sends both back unchanged on its next turn.
 * Input tokens arrive in ``message_start``, output tokens in ``message_delta``, every count a
   running total (the last one wins: summing would over-count); cache writes are split by TTL.
+
+A non-streamed message (``whole``) reads as the stream of its whole blocks would.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import orjson
 
 from shared.content import ReasoningDetail
+from shared.errors import StreamInterrupted
 from shared.events import ToolCallDelta
 from shared.usage import Usage
 from workers.providers.anthropic_messages import THINKING_FORMAT
@@ -89,6 +92,27 @@ class MessagesParser:
                 return merged, True
             self._merge_event(merged, kind, payload)
         return merged, False
+
+    def whole(self, answer: dict[str, Any]) -> Chunk:
+        """A non-streamed message as one chunk: each block opened whole and closed at once."""
+        if answer.get("type") == "error":
+            raise from_error_event(self.provider, answer)
+        content = answer.get("content")
+        if not isinstance(content, list):
+            raise StreamInterrupted(
+                f"{self.provider}: the answer has no content", provider=self.provider
+            )
+        merged = Chunk()
+        for index, block in enumerate(content):
+            if isinstance(block, dict):
+                self._start(merged, index, block)
+                self._close(merged, index)
+        stop_reason = answer.get("stop_reason")
+        if isinstance(stop_reason, str):
+            merged.finish_reason = STOP_REASONS.get(stop_reason, stop_reason)
+        self._take_usage(answer.get("usage") or {})
+        merged.usage = self.usage()
+        return merged
 
     def _merge_event(self, merged: Chunk, kind: str, payload: dict[str, Any]) -> None:
         index = payload.get("index")

@@ -19,8 +19,8 @@ class ProviderCall:
     """One upstream call: the upstream model name, the client's request, and fields to add to
     the upstream body (the route step's and the client's ``extra_body``; the adapter's own
     fields such as ``model``, ``messages`` and ``stream`` always win). ``whole``: ask for the
-    answer in one response, for a reader who waits for all of it (adapters that
-    ``answers_whole`` only)."""
+    answer in one response, for a reader who waits for all of it (where the adapter
+    ``answers_whole``)."""
 
     model: str
     request: ChatRequest
@@ -68,9 +68,11 @@ class Provider(Protocol):
     """An adapter for one wire format. Errors leave it only as ``shared.errors.ProviderError``."""
 
     name: str
-    # It can ask for a non-streamed answer (``ProviderCall.whole``), yielded as one chunk: no
-    # read per token where nobody reads the tokens as they come.
-    answers_whole: bool
+
+    def answers_whole(self, call: ProviderCall) -> bool:
+        """Whether ``call`` may ask for a non-streamed answer (``ProviderCall.whole``), yielded
+        as one chunk: no read per token where nobody reads the tokens as they come."""
+        ...
 
     def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         """Stream the completion. Ends after the provider's terminator; an upstream that stops

@@ -32,11 +32,12 @@ class DemoOptions(BaseModel):
 class DemoProvider:
     """Answers every request with the same words, so a first run streams with nothing set up."""
 
-    answers_whole = False
-
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.options = DemoOptions.model_validate(config.options)
+
+    def answers_whole(self, call: ProviderCall) -> bool:
+        return False
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
         user_text = next((m.text for m in reversed(call.request.messages) if m.role == "user"), "")

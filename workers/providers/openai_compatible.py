@@ -130,9 +130,11 @@ class OpenAICompatibleProvider(SSEChatProvider):
     """Streams ``POST {base_url}/chat/completions`` with ``stream_options.include_usage``, or
     asks for the whole answer (``stream: false``) when the call is ``whole``."""
 
-    answers_whole = True
     dialect = Dialect()
     embeddings_path = "/embeddings"
+
+    def answers_whole(self, call: ProviderCall) -> bool:
+        return True
 
     def request_body(self, call: ProviderCall) -> dict[str, Any]:
         request = call.request

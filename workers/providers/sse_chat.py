@@ -56,7 +56,6 @@ class SSEChatProvider:
     time budgets, error translation and draining the body for connection reuse live here.
     """
 
-    answers_whole = False  # subclasses that read a JSON answer say so (`whole_chunk`)
     default_base_url: ClassVar[str | None] = None
     chat_path: ClassVar[str] = "/chat/completions"
     models_path: ClassVar[str] = "/models"
@@ -96,8 +95,12 @@ class SSEChatProvider:
     def new_parser(self) -> StreamParser:
         raise NotImplementedError
 
+    def answers_whole(self, call: ProviderCall) -> bool:
+        """Subclasses that read a non-streamed answer (`whole_chunk`) say when."""
+        return False
+
     def whole_chunk(self, answer: dict[str, Any]) -> Chunk:
-        """A non-streamed answer as one chunk (adapters that ``answers_whole``)."""
+        """A non-streamed answer as one chunk (where ``answers_whole``)."""
         raise NotImplementedError
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[Chunk, None]:
