@@ -71,6 +71,7 @@ class JobFeed:
         idle_s: float,
         after_seq: int = 0,
         ender: JobEnder | None = None,
+        notified: bool = False,
     ) -> None:
         self.store = store
         self.ender = ender
@@ -82,9 +83,11 @@ class JobFeed:
         self._stack = AsyncExitStack()
         self._queue: EventQueue | None = None
         self._stored_before = True  # events may be stored that the subscription never sees
+        self._notified = notified  # the job will name the hub's channel (see EventHub)
 
     async def open(self) -> None:
-        self._queue = await self._stack.enter_async_context(self.hub.subscribe(self.job_id))
+        subscription = self.hub.subscribe(self.job_id, notified=self._notified)
+        self._queue = await self._stack.enter_async_context(subscription)
 
     def caught_up(self) -> None:
         """Nothing of the job was stored before the subscription held (it was created after):

@@ -2,12 +2,18 @@
 
 A reader gets a queue of events for its job. ``None`` in the queue means "you may have missed
 something": the connection was re-established, so the reader re-reads the job's stream.
+
+The hub has a channel of its own, subscribed for its whole life: a job this gateway created
+names it (the job's ``notify`` field) and each append publishes there too, so the job's creator
+follows it without a SUBSCRIBE and an UNSUBSCRIBE of its own. Anyone else subscribes to the
+job's channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -52,7 +58,9 @@ class EventHub:
         self._confirmed: dict[bytes, asyncio.Future[None]] = {}
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
-        self._idle_channel = keys.hub_idle_channel.encode()
+        # What the jobs this hub's gateway creates name as their ``notify`` channel.
+        self.channel = keys.hub_channel(uuid.uuid4().hex)
+        self._channel = self.channel.encode()
 
     async def start(self) -> None:
         try:
@@ -63,11 +71,13 @@ class EventHub:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            # Python 3.11's wait_for drops a cancellation that lands as its read completes
+            # (fakeredis reads through it): cancel again until the task ends.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.1)
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     @property
     def subscribers(self) -> int:
@@ -79,28 +89,31 @@ class EventHub:
         return self._task is not None and not self._task.done()
 
     @asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[EventQueue]:
-        """A queue receiving the job's live events, from the moment this returns."""
+    async def subscribe(self, job_id: str, *, notified: bool = False) -> AsyncIterator[EventQueue]:
+        """A queue receiving the job's live events, from the moment this returns.
+        ``notified``: the job names this hub's channel (it was created here, after this
+        returned), so no subscription of its own is needed."""
         channel = self._keys.job_channel(job_id).encode()
         queue: EventQueue = asyncio.Queue()
-        readers = self._readers.setdefault(channel, set())
-        readers.add(queue)
+        self._readers.setdefault(channel, set()).add(queue)
         try:
-            if len(readers) == 1:
-                await self._subscribe(channel)
-            await self._wait_confirmed(channel)
+            if not notified:
+                if channel not in self._confirmed:
+                    await self._subscribe(channel)
+                await self._wait_confirmed(channel)
             yield queue
         finally:
+            readers = self._readers[channel]
             readers.discard(queue)
             if not readers:
                 del self._readers[channel]
-                self._confirmed.pop(channel, None)
-                await asyncio.shield(self._unsubscribe(channel))
+                if self._confirmed.pop(channel, None) is not None:
+                    await asyncio.shield(self._unsubscribe(channel))
 
     async def _subscribe(self, channel: bytes) -> None:
-        self._confirmed[channel] = asyncio.get_running_loop().create_future()
         if self._pubsub is None:
             raise ServiceUnavailable("the gateway has lost Redis; try again shortly")
+        self._confirmed[channel] = asyncio.get_running_loop().create_future()
         await self._pubsub.subscribe(channel)
 
     async def _wait_confirmed(self, channel: bytes) -> None:
@@ -117,7 +130,7 @@ class EventHub:
 
     async def _connect(self) -> PubSub:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._idle_channel, *self._watched, *self._readers)
+        await pubsub.subscribe(self._channel, *self._watched, *self._confirmed)
         return pubsub
 
     async def _read_forever(self) -> None:
@@ -139,25 +152,41 @@ class EventHub:
         channel: bytes = message["channel"]
         kind = message["type"]
         if kind == "message":
-            watcher = self._watched.get(channel)
-            if watcher is not None:
-                watcher(message["data"])
-                return
-            readers = self._readers.get(channel)
-            if readers:
-                events = decode_published(message["data"])
-                for queue in readers:
-                    for event in events:
-                        queue.put_nowait(event)
+            data: bytes = message["data"]
+            if channel == self._channel:
+                # The job's channel, then what was published there.
+                channel, _, data = data.partition(b"\n")
+                if self._subscribed(channel):
+                    return  # the job's own channel brought it already
+            else:
+                watcher = self._watched.get(channel)
+                if watcher is not None:
+                    watcher(data)
+                    return
+            self._deliver(channel, data)
         elif kind == "subscribe":
             confirmed = self._confirmed.get(channel)
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
 
+    def _subscribed(self, channel: bytes) -> bool:
+        # A job's channel and then the hub's carry each append, in that order, on the one
+        # connection: once the subscription is confirmed, the first copy always comes first.
+        confirmed = self._confirmed.get(channel)
+        return confirmed is not None and confirmed.done()
+
+    def _deliver(self, channel: bytes, data: bytes) -> None:
+        readers = self._readers.get(channel)
+        if readers:
+            events = decode_published(data)
+            for queue in readers:
+                for event in events:
+                    queue.put_nowait(event)
+
     async def _reconnect(self) -> None:
         if self._pubsub is not None:
             with suppress(Exception):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
             self._pubsub = None
         while self._pubsub is None:
             await asyncio.sleep(self._reconnect_delay_s)

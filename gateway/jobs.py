@@ -83,7 +83,9 @@ class Gateway:
             delivery=delivery,
         )
 
-    def feed(self, job_id: str, deadline_at: float, after_seq: int = 0) -> JobFeed:
+    def feed(
+        self, job_id: str, deadline_at: float, after_seq: int = 0, *, notified: bool = False
+    ) -> JobFeed:
         return JobFeed(
             store=self.store,
             hub=self.hub,
@@ -92,6 +94,7 @@ class Gateway:
             idle_s=self.settings.keepalive_interval_s,
             after_seq=after_seq,
             ender=JobEnder(self.store, self.accounting, self.settings.prices),
+            notified=notified,
         )
 
     async def start_followed(
@@ -103,14 +106,16 @@ class Gateway:
         inflight_key: str | None = None,
         may_join: bool = False,
     ) -> JobFeed:
-        """Subscribe to the job's events, then store and enqueue it: the feed need not read
-        the job's stream first, since nothing can be published before the subscription holds.
+        """Follow the job's events, then store and enqueue it: the feed need not read the job's
+        stream first, since nothing can be published before the job exists.
         ``exclusive``: the id was chosen by the client; Conflict if it is in use. ``fields``:
         more fields of the job's hash. ``inflight_key``: the job may be joined by identical
         requests, and joins the one in flight there instead when ``may_join`` (the feed's
-        ``job_id`` tells which)."""
-        feed = self.feed(spec.id, spec.deadline_at)
+        ``job_id`` tells which). The job names the hub's channel, so its events reach this
+        gateway without a subscription of its own."""
+        feed = self.feed(spec.id, spec.deadline_at, notified=True)
         await feed.open()
+        fields = {**(fields or {}), "notify": self.hub.channel}
         try:
             queued = await self._store_and_enqueue(
                 spec, exclusive, fields, inflight_key=inflight_key, may_join=may_join

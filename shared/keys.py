@@ -182,11 +182,11 @@ class RedisKeys:
         """Pub/sub channel announcing circuit state changes as ``provider|model=state``."""
         return f"{self.prefix}:circuits"
 
-    @property
-    def hub_idle_channel(self) -> str:
-        """Pub/sub channel nobody publishes on: a gateway's event hub stays subscribed to it, so
-        its connection can block reading even while no job is followed."""
-        return f"{self.prefix}:hub"
+    def hub_channel(self, hub_id: str) -> str:
+        """Pub/sub channel of one gateway process's event hub, subscribed for its life: each
+        append to a job whose ``notify`` field names it, as the job's channel, a newline and
+        the message published there."""
+        return f"{self.prefix}:hub:{hub_id}"
 
     @property
     def cancel_channel(self) -> str:

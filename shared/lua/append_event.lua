@@ -15,7 +15,8 @@
 -- Returns the last seq, 0 when the job has already ended (or is not in ARGV[4], or the lease is
 -- not ARGV[10]'s), -1 when unknown.
 -- A job that succeeds with a cache_key field stores its answer (see store_answer); a job that
--- ends frees its in-flight key, so identical requests stop joining it.
+-- ends frees its in-flight key, so identical requests stop joining it. A job with a notify
+-- field is published on that channel too.
 
 -- The answer's events and result under the job's cache_key, unless the stream was trimmed (not
 -- the whole answer) or the entry would pass cache_max_bytes. Fallbacks are left out.
@@ -57,7 +58,8 @@ local function charge(raw)
   end
 end
 
-local status = redis.call('HGET', KEYS[1], 'status')
+local job = redis.call('HMGET', KEYS[1], 'status', 'notify')
+local status, notify = job[1], job[2]
 if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 if ARGV[4] ~= '' and status ~= ARGV[4] then return 0 end
@@ -101,5 +103,8 @@ if ARGV[3] ~= '' then
   local inflight = redis.call('HGET', KEYS[1], 'inflight')
   if inflight and redis.call('GET', inflight) == ARGV[9] then redis.call('DEL', inflight) end
 end
-redis.call('PUBLISH', ARGV[1], table.concat(payloads, '\n'))
+local message = table.concat(payloads, '\n')
+redis.call('PUBLISH', ARGV[1], message)
+-- The job's creator follows it on its gateway's hub channel (gateway/hub.py), after the job's.
+if notify then redis.call('PUBLISH', notify, ARGV[1] .. '\n' .. message) end
 return seq

@@ -85,4 +85,4 @@ async def test_the_local_view_follows_changes_and_skips_the_round_trip(
         worker.note_change(change)
     await redis.delete(*keys.circuit("p", "m"))  # a check now would not reach Redis at all
     assert await worker.permission("p", "m") == "closed"
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]

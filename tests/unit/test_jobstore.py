@@ -79,7 +79,7 @@ async def test_events_appended_together_are_numbered_stored_and_published_in_ord
     assert [e.raw for e in received] == [e.raw for e in events]
     assert await pubsub.get_message(timeout=0.1) is None
     assert await store.status_of(spec.id) is JobStatus.SUCCEEDED
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
 
 async def test_a_job_is_claimed_once_and_taken_over_only_when_its_lease_lapses(

@@ -102,6 +102,44 @@ async def test_a_quiet_job_gets_keep_alive_ticks_then_its_events_to_the_last(
     assert session.headers["X-Job-Id"] == spec.id
 
 
+async def test_a_started_job_reaches_its_reader_and_a_follower_each_event_once(
+    gateway: Gateway,
+) -> None:
+    """The job's creator reads it off the hub's own channel, with no subscription to the
+    job's; a second reader on the same gateway (a resumed stream) subscribes to it."""
+    spec = demo_spec()
+    channel = gateway.settings.keys.job_channel(spec.id)
+
+    async def subscribers() -> int:
+        [(_, count)] = await gateway.redis.pubsub_numsub(channel)
+        return int(count)
+
+    session = await start_session(gateway, admission_of(gateway, spec))
+    assert await subscribers() == 0
+    follower = gateway.feed(spec.id, spec.deadline_at)
+    await follower.open()
+    assert await subscribers() == 1
+    await gateway.store.append(spec.id, StartEvent(provider="demo", model="demo-1"))
+    reads = session.reads()
+    async with asyncio.timeout(5):
+        first = await anext(reads)
+    await run_job(gateway.store, spec.id)
+    seen = events_of([first, *await read_all(session)])
+    async with asyncio.timeout(5):
+        followed = [e.body async for batch in follower.batches() for e in batch]
+    await session.close()
+    assert await subscribers() == 1  # the follower still reads
+    await follower.close()
+    assert await subscribers() == 0
+    for events in (seen, followed):
+        assert [(e.seq, type(e).__name__) for e in events] == [
+            (1, "StartEvent"),
+            (2, "StartEvent"),
+            (3, "DeltaEvent"),
+            (4, "DoneEvent"),
+        ]
+
+
 async def test_a_reader_leaving_early_gives_the_job_up_once(gateway: Gateway) -> None:
     spec = demo_spec()
     session = await start_session(gateway, admission_of(gateway, spec))
