@@ -1,8 +1,9 @@
 """The least a gateway built like ours can do per request, for ``bench.floor``: FastAPI on
 uvicorn (httptools, uvloop) puts the body in Redis and a Celery task message on the broker list
-(one round trip, after subscribing to the answer's channel); a Celery worker on a threads pool
-hands the task to an event loop, which reads the body, asks the fake provider with aiohttp and
-publishes its answer; the gateway returns it. No keys, limits, events, leases, usage or metrics.
+(one round trip); a Celery worker on a threads pool hands the task to an event loop, which reads
+the body, asks the fake provider with aiohttp and publishes its answer on the gateway process's
+own channel (subscribed once, as the gateway's event hub is); the gateway returns it. No keys,
+limits, events, leases, usage or metrics.
 
 At ``/v1/bare/chat/completions`` the same relay without Celery: the gateway pushes the job id
 and a worker's event loop pops it (BRPOP), for what Celery's part costs.
@@ -19,7 +20,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import uvicorn
@@ -40,10 +41,6 @@ def body_key(job_id: str) -> str:
     return f"floor:{job_id}"
 
 
-def answer_channel(job_id: str) -> str:
-    return f"floor:{job_id}:answer"
-
-
 def floor_celery(redis_url: str) -> Celery:
     """Our Celery configuration and broker transport, on the floor's queue."""
     settings = Settings(redis_url=redis_url, interactive_queue=QUEUE)
@@ -53,42 +50,35 @@ def floor_celery(redis_url: str) -> Celery:
 
 
 class Answers:
-    """One pub/sub connection; a future per request waiting for its answer."""
+    """One pub/sub connection, subscribed to this process's channel; a future per request
+    waiting for its answer (published there as the job id, a newline and the answer)."""
 
     def __init__(self, redis: Redis) -> None:
         self.pubsub = redis.pubsub()
+        self.channel = f"floor:gateway:{uuid.uuid4().hex}"
         self.waiting: dict[bytes, asyncio.Future[bytes]] = {}
-        self.confirmed: dict[bytes, asyncio.Future[None]] = {}
         self.reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.pubsub.subscribe("floor:idle")
+        await self.pubsub.subscribe(self.channel)
         self.reader = asyncio.create_task(self._read())
 
-    async def subscribe(self, job_id: str) -> asyncio.Future[bytes]:
-        channel = answer_channel(job_id).encode()
-        loop = asyncio.get_running_loop()
-        answer = self.waiting[channel] = loop.create_future()
-        confirmed = self.confirmed[channel] = loop.create_future()
-        await self.pubsub.subscribe(channel)
-        await confirmed
+    def expect(self, job_id: str) -> asyncio.Future[bytes]:
+        answer = self.waiting[job_id.encode()] = asyncio.get_running_loop().create_future()
         return answer
 
-    async def unsubscribe(self, job_id: str) -> None:
-        channel = answer_channel(job_id).encode()
-        del self.waiting[channel], self.confirmed[channel]
-        await self.pubsub.unsubscribe(channel)
+    def forget(self, job_id: str) -> None:
+        del self.waiting[job_id.encode()]
 
     async def _read(self) -> None:
         while True:
             message = await self.pubsub.get_message(timeout=None)
-            if message is None:
+            if message is None or message["type"] != "message":
                 continue
-            channel = message["channel"]
-            if message["type"] == "message" and channel in self.waiting:
-                self.waiting[channel].set_result(message["data"])
-            elif message["type"] == "subscribe" and channel in self.confirmed:
-                self.confirmed[channel].set_result(None)
+            job_id, _, answer = message["data"].partition(b"\n")
+            waiting = self.waiting.get(job_id)
+            if waiting is not None:
+                waiting.set_result(answer)
 
 
 def gateway_app(redis_url: str) -> FastAPI:
@@ -99,15 +89,16 @@ def gateway_app(redis_url: str) -> FastAPI:
 
     async def relayed(request: Request, queue: str, entry: Callable[[str], bytes]) -> Response:
         job_id = uuid.uuid4().hex
-        answer = await answers.subscribe(job_id)
+        answer = answers.expect(job_id)
         try:
+            stored = b"%s\n%s" % (answers.channel.encode(), await request.body())
             async with redis.pipeline(transaction=True) as pipe:
-                pipe.set(body_key(job_id), await request.body(), ex=60)
+                pipe.set(body_key(job_id), stored, ex=60)
                 pipe.lpush(queue, entry(job_id))
                 await pipe.execute()
             return Response(await answer, media_type="application/json")
         finally:
-            await answers.unsubscribe(job_id)
+            answers.forget(job_id)
 
     @app.post("/v1/chat/completions")
     async def relay(body: dict[str, Any], request: Request) -> Response:
@@ -137,7 +128,8 @@ def run_gateway(port: int, redis_url: str) -> None:
 
 
 class Answerer:
-    """A job's answer: its body read from Redis, sent to the provider, the reply published."""
+    """A job's answer: its body read from Redis, sent to the provider, the reply published on
+    the channel stored before the body."""
 
     def __init__(self, redis_url: str, upstream_url: str, upstream_key: str) -> None:
         self.redis = Redis.from_url(redis_url)
@@ -148,12 +140,13 @@ class Answerer:
     async def answer(self, job_id: str) -> None:
         if self.http is None:  # made on the loop that uses it
             self.http = aiohttp.ClientSession(headers=self.headers)
-        body = await self.redis.get(body_key(job_id))
+        stored = cast("bytes", await self.redis.get(body_key(job_id)) or b"")
+        channel, _, body = stored.partition(b"\n")
         async with self.http.post(
             self.upstream_url, data=body, headers={"Content-Type": "application/json"}
         ) as response:
             reply = await response.read()
-        await self.redis.publish(answer_channel(job_id), reply)
+        await self.redis.publish(channel, b"%s\n%s" % (job_id.encode(), reply))
 
 
 def run_bare_worker(redis_url: str, upstream_url: str, upstream_key: str) -> None:
