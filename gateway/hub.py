@@ -61,6 +61,8 @@ class EventHub:
         # What the jobs this hub's gateway creates name as their ``notify`` channel.
         self.channel = keys.hub_channel(uuid.uuid4().hex)
         self._channel = self.channel.encode()
+        # Redis confirmed the hub's channel on the current connection (made anew by each).
+        self._listening: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         try:
@@ -92,15 +94,17 @@ class EventHub:
     async def subscribe(self, job_id: str, *, notified: bool = False) -> AsyncIterator[EventQueue]:
         """A queue receiving the job's live events, from the moment this returns.
         ``notified``: the job names this hub's channel (it was created here, after this
-        returned), so no subscription of its own is needed."""
+        returned), so no subscription of its own is needed: only the hub's own, confirmed."""
         channel = self._keys.job_channel(job_id).encode()
         queue: EventQueue = asyncio.Queue()
         self._readers.setdefault(channel, set()).add(queue)
         try:
-            if not notified:
+            if notified:
+                await self._confirmation(self._listening)
+            else:
                 if channel not in self._confirmed:
                     await self._subscribe(channel)
-                await self._wait_confirmed(channel)
+                await self._confirmation(self._confirmed[channel])
             yield queue
         finally:
             readers = self._readers[channel]
@@ -116,10 +120,14 @@ class EventHub:
         self._confirmed[channel] = asyncio.get_running_loop().create_future()
         await self._pubsub.subscribe(channel)
 
-    async def _wait_confirmed(self, channel: bytes) -> None:
+    async def _confirmation(self, confirmed: asyncio.Future[None] | None) -> None:
+        if self._pubsub is None or confirmed is None:
+            raise ServiceUnavailable("the gateway has lost Redis; try again shortly")
+        if confirmed.done():
+            return
         try:
             async with asyncio.timeout(self._subscribe_timeout_s):
-                await asyncio.shield(self._confirmed[channel])
+                await asyncio.shield(confirmed)
         except TimeoutError as exc:
             raise ServiceUnavailable("Redis did not confirm the subscription") from exc
 
@@ -129,6 +137,7 @@ class EventHub:
                 await self._pubsub.unsubscribe(channel)
 
     async def _connect(self) -> PubSub:
+        self._listening = asyncio.get_running_loop().create_future()
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(self._channel, *self._watched, *self._confirmed)
         return pubsub
@@ -165,7 +174,9 @@ class EventHub:
                     return
             self._deliver(channel, data)
         elif kind == "subscribe":
-            confirmed = self._confirmed.get(channel)
+            confirmed = (
+                self._listening if channel == self._channel else self._confirmed.get(channel)
+            )
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
 

@@ -140,6 +140,20 @@ async def test_a_started_job_reaches_its_reader_and_a_follower_each_event_once(
         ]
 
 
+async def test_a_gateway_whose_hub_is_not_listening_refuses_before_storing_the_job(
+    server: FakeServer,
+) -> None:
+    """Until Redis confirms the hub's own channel, a job started here could not be followed:
+    the request is refused with a retryable error and nothing is queued."""
+    gateway = in_memory_gateway(server)  # its hub never started
+    spec = demo_spec()
+    with pytest.raises(ServiceUnavailable) as refused:
+        await start_session(gateway, admission_of(gateway, spec))
+    assert refused.value.retryable
+    assert await gateway.store.status_of(spec.id) is None
+    await gateway.redis.aclose()
+
+
 async def test_a_reader_leaving_early_gives_the_job_up_once(gateway: Gateway) -> None:
     spec = demo_spec()
     session = await start_session(gateway, admission_of(gateway, spec))
