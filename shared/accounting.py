@@ -16,8 +16,10 @@ import orjson
 from redis.asyncio import Redis
 
 from shared.apikeys import KeyRecord
+from shared.auto_pipeline import AutoPipeline
 from shared.errors import BudgetExceeded
 from shared.keys import RedisKeys
+from shared.lua import lua_source
 from shared.usage import Usage
 
 GroupBy = Literal["key", "model", "provider", "day"]
@@ -82,6 +84,8 @@ class Accounting:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
+        # Charges of the requests of one loop turn (cache hits, say) go as one pipeline.
+        self._charge = AutoPipeline(redis).script(lua_source("charge_usage.lua"))
 
     def charge(
         self,
@@ -114,43 +118,25 @@ class Accounting:
             cost=cost,
         )
 
-    async def record(
-        self, *, owner: str, model: str, provider: str, usage: Usage, cost: float | None
-    ) -> None:
-        """Add one finished job to the day's sums and to its key's spend, on its own (a job's
-        end charges its usage with its last event instead: ``JobStore.append(charge=...)``)."""
-        charge = self.charge(owner=owner, model=model, provider=provider, usage=usage, cost=cost)
-        await self._add(owner, charge.prefix, charge.values, spend=cost)
-
     async def record_saved(
         self, *, owner: str, model: str, usage: Usage, cost: float | None, coalesced: bool
     ) -> None:
         """Count a request answered without a provider call of its own: a cache hit, or a
         request that joined an identical one (``coalesced``)."""
         values = {
-            "requests": 1,
-            "coalesced_requests" if coalesced else "cache_hits": 1,
-            "saved_tokens": usage.total_tokens,
+            "requests": 1.0,
+            "coalesced_requests" if coalesced else "cache_hits": 1.0,
+            "saved_tokens": float(usage.total_tokens),
             "saved_cost_usd": cost or 0.0,
         }
-        await self._add(owner, f"{owner}|{model}|{CACHE_PROVIDER}|", values, spend=None)
-
-    async def _add(
-        self, owner: str, prefix: str, values: dict[str, float], *, spend: float | None
-    ) -> None:
-        day = utc_day(time.time())
-        key = self.keys.usage_day(day.isoformat())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for metric, value in values.items():
-                if value:
-                    pipe.hincrbyfloat(key, prefix + metric, value)
-            pipe.expire(key, USAGE_TTL_S)
-            if spend:
-                for period in ("day", "month"):
-                    counter = self.keys.spend(owner, period_id(period, day))
-                    pipe.incrbyfloat(counter, spend)
-                    pipe.expire(counter, USAGE_TTL_S)
-            await pipe.execute()
+        charge = Charge(
+            day_key=self.keys.usage_day(utc_day(time.time()).isoformat()),
+            prefix=f"{owner}|{model}|{CACHE_PROVIDER}|",
+            values=values,
+            spend_keys=(),
+            cost=None,
+        )
+        await self._charge(args=[charge.as_json()])
 
     async def check_budget(self, key: KeyRecord) -> dict[str, str]:
         """Refuse (BudgetExceeded) once the key has spent its budget; else the headers that

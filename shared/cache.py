@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
+from shared.auto_pipeline import AutoPipeline
 from shared.chat import CacheControl, ChatRequest
 from shared.config import CacheConfig, ModelConfig
 from shared.embeddings import Embeddings
@@ -176,12 +177,13 @@ class ResponseCache:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
+        self._reads = AutoPipeline(redis)  # the lookups of one loop turn: one round trip
 
     async def lookup(self, plan: CachePlan) -> CachedAnswer | None:
         """The stored answer, when the plan may read one and it is fresh enough."""
         if not plan.read:
             return None
-        raw = await self.redis.get(self.keys.cache_entry(plan.namespace, plan.digest))
+        raw = await self._reads.execute("GET", self.keys.cache_entry(plan.namespace, plan.digest))
         if raw is None:
             return None
         try:

@@ -13,6 +13,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from shared.accounting import Charge
+from shared.auto_pipeline import AutoPipeline
 from shared.embeddings import Embeddings
 from shared.errors import Conflict
 from shared.events import ErrorEvent, Event, EventBody, decode_event, encode_body
@@ -27,22 +28,31 @@ from shared.usage import Usage
 class JobStore:
     """Atomic operations on jobs, their event streams and their channels."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, *, events_max_len: int = 100_000) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        events_max_len: int = 100_000,
+        scripts: AutoPipeline | None = None,
+    ) -> None:
+        """``scripts``: how the store's scripts reach ``redis`` (by default, many jobs'
+        creates, claims and appends of one loop turn in one pipeline)."""
         self.redis = redis
         self.keys = keys
         self.events_max_len = events_max_len
-        self._append = redis.register_script(lua_source("append_event.lua"))
-        self._claim = redis.register_script(lua_source("claim_job.lua"))
-        self._cancel = redis.register_script(lua_source("cancel_job.lua"))
-        self._create = redis.register_script(lua_source("create_job.lua"))
-        self._create_or_join = redis.register_script(lua_source("create_or_join.lua"))
+        scripts = scripts or AutoPipeline(redis)
+        self._append = scripts.script(lua_source("append_event.lua"))
+        self._claim = scripts.script(lua_source("claim_job.lua"))
+        self._cancel = scripts.script(lua_source("cancel_job.lua"))
+        self._create = scripts.script(lua_source("create_job.lua"))
+        self._create_or_join = scripts.script(lua_source("create_or_join.lua"))
 
     async def load_scripts(self) -> None:
-        """Load the scripts now, so no request pays for (or trips over) a NOSCRIPT reply.
-        fakeredis's TCP server, used by ``up`` without Redis, drops the connection on one."""
+        """Load the scripts now rather than at their first calls."""
         scripts = (self._append, self._claim, self._cancel, self._create, self._create_or_join)
         for script in scripts:
-            script.sha = await self.redis.script_load(script.script)
+            await script.load()
 
     def _queued_score(self) -> int:
         """The queued-jobs index score of a job enqueued now (unix ms, this host's clock)."""

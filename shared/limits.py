@@ -15,6 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from shared.apikeys import KeyLimits
+from shared.auto_pipeline import AutoPipeline
 from shared.chat import ChatRequest
 from shared.config import ProviderLimits
 from shared.content import AudioPart, ContentPart, FilePart, ImagePart
@@ -124,10 +125,11 @@ class RateLimiter:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
-        self._admit = redis.register_script(lua_source("admit.lua"))
+        # Admissions of the requests of one loop turn go to Redis as one pipeline.
+        self._admit = AutoPipeline(redis).script(lua_source("admit.lua"))
 
     async def load_scripts(self) -> None:
-        self._admit.sha = await self.redis.script_load(self._admit.script)
+        await self._admit.load()
 
     async def admit_provider(
         self, provider: str, limits: ProviderLimits, *, job_id: str, until: float, tokens: int

@@ -70,7 +70,7 @@ async def test_the_outcome_is_stored_before_the_completed_frame(gateway: Gateway
             sent.append(frame)
 
     reader = asyncio.create_task(read())
-    await run_job(gateway.store, spec.id, text="hello")
+    await run_job(gateway.store, spec.id, text="hello", in_one_step=True)
     async with asyncio.timeout(5):
         await reader
     events = parsed(sent)

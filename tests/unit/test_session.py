@@ -59,10 +59,15 @@ def admission_of(gateway: Gateway, spec: JobSpec) -> Admission:
     return Admission(spec, {"x-ratelimit-remaining-requests": "9"}, plan)
 
 
-async def run_job(store: JobStore, job_id: str, text: str = "hello") -> None:
-    """What a worker appends for a job that succeeds."""
-    await store.append(job_id, StartEvent(provider="demo", model="demo-1"))
-    await store.append(job_id, DeltaEvent(content=text))
+async def run_job(
+    store: JobStore, job_id: str, text: str = "hello", *, in_one_step: bool = False
+) -> None:
+    """What a worker appends for a job that succeeds; ``in_one_step``: all three events in one
+    append, as a reader that lags behind the stream reads them."""
+    start, delta = StartEvent(provider="demo", model="demo-1"), DeltaEvent(content=text)
+    if not in_one_step:
+        await store.append(job_id, start)
+        await store.append(job_id, delta)
     usage = Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
     await store.append(
         job_id,
@@ -74,6 +79,7 @@ async def run_job(store: JobStore, job_id: str, text: str = "hello") -> None:
             provider_model="demo-1",
             result=JobResult(content=text, finish_reason="stop"),
         ),
+        before=[start, delta] if in_one_step else (),
     )
 
 
