@@ -22,6 +22,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -74,6 +75,8 @@ class Departure(Enum):
 
 # Called once, as the session closes, with the last event read (None if it never came).
 OnClose = Callable[[Event | None], Awaitable[None]]
+# Makes what completes when the client goes away; made only when there is something to wait for.
+ClientGone = Callable[[], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -124,15 +127,15 @@ class CompletionSession:
             await self.close()
             raise self._with_headers(error)
 
-    async def result(self, client_gone: Awaitable[object] | None = None) -> Job | None:
-        """The finished job, or None when the client went away first (``client_gone``
-        completed). Raises the error the job ended with, with the admission's headers."""
+    async def result(self, client_gone: ClientGone | None = None) -> Job | None:
+        """The finished job, or None when the client went away first (what ``client_gone``
+        makes completed). Raises the error the job ended with, with the admission's headers."""
         async with self:
             if await self._done(client_gone) is None:
                 return None
             return await self._outcome()
 
-    async def answer(self, client_gone: Awaitable[object] | None = None) -> Answer | None:
+    async def answer(self, client_gone: ClientGone | None = None) -> Answer | None:
         """The job's answer, read off its done event (the job is not read again); None and
         raises as ``result`` does."""
         async with self:
@@ -143,8 +146,11 @@ class CompletionSession:
                 return Answer.of_job(self.cached)
             return Answer.of_done(self.job_id, self.model, self.created_at, done)
 
-    async def _done(self, client_gone: Awaitable[object] | None) -> DoneEvent | None:
-        last = await _unless(self._last_event(), client_gone)
+    async def _done(self, client_gone: ClientGone | None) -> DoneEvent | None:
+        if self.cached is not None or client_gone is None:  # the cache's answer is all here
+            last: Event | None = await self._last_event()
+        else:
+            last = await _unless(self._last_event(), client_gone())
         if last is None:
             return None
         if isinstance(last.body, ErrorEvent):
@@ -249,12 +255,12 @@ async def rendered(
                 yield item
 
 
-def client_gone(connection: HTTPConnection) -> Coroutine[Any, Any, None] | None:
-    """Completes when an HTTP client disconnects; None for a WebSocket (its operation is
+def client_gone(connection: HTTPConnection) -> ClientGone | None:
+    """What completes when an HTTP client disconnects; None for a WebSocket (its operation is
     cancelled instead)."""
     if not isinstance(connection, Request):
         return None
-    return _until_disconnected(connection)
+    return partial(_until_disconnected, connection)
 
 
 async def _until_disconnected(request: Request) -> None:
@@ -262,10 +268,8 @@ async def _until_disconnected(request: Request) -> None:
         pass
 
 
-async def _unless(reading: Coroutine[Any, Any, T], gone: Awaitable[object] | None) -> T | None:
+async def _unless(reading: Coroutine[Any, Any, T], gone: Awaitable[object]) -> T | None:
     """``reading``'s result, or None when ``gone`` completes first (reading is then cancelled)."""
-    if gone is None:
-        return await reading
     reader = asyncio.ensure_future(reading)
     watcher = asyncio.ensure_future(gone)
     try:

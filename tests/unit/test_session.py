@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -239,7 +240,7 @@ async def test_result_raises_the_terminal_error_and_returns_none_when_the_client
 
     waiting = demo_spec()
     session = await start_session(gateway, admission_of(gateway, waiting))
-    assert await session.result(asyncio.sleep(0.05)) is None
+    assert await session.result(partial(asyncio.sleep, 0.05)) is None
     assert await gateway.store.status_of(waiting.id) is JobStatus.CANCELLED
 
 
@@ -262,9 +263,17 @@ async def test_a_cache_hit_replays_the_stored_answer_and_leaves_nothing_to_give_
     bodies = events_of(await read_all(replay))
     assert [b.content for b in bodies if isinstance(b, DeltaEvent)] == ["cached answer"]
     assert replay.headers["X-Cache"] == "HIT" and "X-Job-Id" not in replay.headers
-    answer = await (await start_session(gateway, Admission(again, {}, plan, hit))).result()
+    watched: list[str] = []
+
+    def client_gone() -> Awaitable[object]:  # the answer is all here: no race to run
+        watched.append("client")
+        return asyncio.sleep(0)
+
+    session = await start_session(gateway, Admission(again, {}, plan, hit))
+    answer = await session.result(client_gone)
     assert answer is not None and answer.result is not None
     assert answer.result.content == "cached answer"
+    assert watched == []
     assert await gateway.store.status_of(again.id) is None  # no job was stored
 
 
