@@ -273,6 +273,7 @@ async def test_a_cache_hit_replays_the_stored_answer_and_leaves_nothing_to_give_
     answer = await session.result(client_gone)
     assert answer is not None and answer.result is not None
     assert answer.result.content == "cached answer"
+    assert answer.last_seq == len(bodies) == 3  # start, delta, done: what a reader resumes after
     assert watched == []
     assert await gateway.store.status_of(again.id) is None  # no job was stored
 
