@@ -12,6 +12,8 @@ provider (the same chat completion; for an Anthropic model, the same Messages re
   json       a JSON answer of 16 tokens;
   stream     a stream of 32 tokens 5 ms apart (``stream_options.include_usage``);
   hit        the JSON request at temperature 0, repeated: answered from the response cache;
+  hit-stream a stream of 64 tokens 5 ms apart at temperature 0, repeated: replayed from the
+             cache (the entry holds the deltas as the worker stored them);
   responses  the stream's request on the Responses API (``stream: true``);
   messages      the stream's request on the Messages API, to an Anthropic model (``claude``);
   messages-oai  the same to an OpenAI-compatible model (``fake``: translated both ways);

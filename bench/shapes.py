@@ -128,6 +128,14 @@ SHAPES = {
         Shape("stream", "stream, 32 tokens 5 ms apart", stream=True, tokens=32, token_delay_ms=5),
         Shape("hit", "cache hit (the JSON request, temperature 0)", False, 16, cached=True),
         Shape(
+            "hit-stream",
+            "cache hit of a stream, 64 tokens 5 ms apart (temperature 0)",
+            stream=True,
+            tokens=64,
+            token_delay_ms=5,
+            cached=True,
+        ),
+        Shape(
             "responses",
             "Responses API stream, 32 tokens 5 ms apart",
             stream=True,

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, cast
 
 import orjson
@@ -25,6 +26,7 @@ from shared.events import DeltaEvent, DoneEvent, Event, EventBody, StartEvent, U
 from shared.job_records import JobFields
 from shared.jobs import Job, JobResult, JobSpec, JobStatus, Timings
 from shared.keys import RedisKeys
+from shared.parsed_entries import ParsedEntries
 from shared.usage import Usage
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,12 @@ class CachedAnswer(BaseModel):
 
     def events(self) -> list[Event]:
         """The answer's events, numbered from 1, marked as a hit that cost nothing."""
-        return [numbered(body, seq) for seq, body in enumerate(self.replayed(), start=1)]
+        return list(self._numbered)
+
+    @cached_property
+    def _numbered(self) -> tuple[Event, ...]:
+        # The same for every hit on this entry, and frozen: made once (see ParsedEntries).
+        return tuple(numbered(body, seq) for seq, body in enumerate(self.replayed(), start=1))
 
     @property
     def embeddings(self) -> Embeddings | None:
@@ -178,19 +185,24 @@ class ResponseCache:
         self.redis = redis
         self.keys = keys
         self._reads = AutoPipeline(redis)  # the lookups of one loop turn: one round trip
+        self._parsed: ParsedEntries[CachedAnswer] = ParsedEntries()
 
     async def lookup(self, plan: CachePlan) -> CachedAnswer | None:
         """The stored answer, when the plan may read one and it is fresh enough."""
         if not plan.read:
             return None
-        raw = await self._reads.execute("GET", self.keys.cache_entry(plan.namespace, plan.digest))
+        key = self.keys.cache_entry(plan.namespace, plan.digest)
+        raw = cast("bytes | None", await self._reads.execute("GET", key))
         if raw is None:
             return None
-        try:
-            answer = CachedAnswer.model_validate_json(cast("bytes", raw))
-        except ValidationError:  # not an entry this release can read
-            log.warning("unreadable cache entry %s; treated as a miss", plan.entry_name)
-            return None
+        answer = self._parsed.get(key, raw)
+        if answer is None:
+            try:
+                answer = CachedAnswer.model_validate_json(raw)
+            except ValidationError:  # not an entry this release can read
+                log.warning("unreadable cache entry %s; treated as a miss", plan.entry_name)
+                return None
+            self._parsed.put(key, raw, answer)
         if plan.max_age_s is not None and answer.age_s > plan.max_age_s:
             return None
         return answer

@@ -15,6 +15,7 @@ from shared.job_records import JobFields
 from shared.jobs import JobResult, JobSpec, JobStatus
 from shared.jobstore import JobStore
 from shared.keys import RedisKeys
+from shared.parsed_entries import ParsedEntries
 from shared.usage import Usage
 from tests.unit.specs import DEMO_ROUTE, demo_spec, done_event
 
@@ -75,6 +76,50 @@ async def test_only_a_succeeded_job_stores_its_answer(
     assert isinstance(last, DoneEvent) and last.cache == "HIT"
     assert await cache.invalidate(plan.namespace, plan.digest) == 1
     assert await cache.lookup(plan) is None
+
+
+async def test_a_hot_entry_is_parsed_once_and_a_rewritten_one_is_read_anew(
+    redis: FakeAsyncRedis,
+) -> None:
+    store, cache = JobStore(redis, KEYS), ResponseCache(redis, KEYS)
+    first, second = demo_spec(temperature=0), demo_spec(temperature=0)
+    plan = plan_cache(CacheConfig(), MODEL, first)
+    assert plan is not None
+    await store.create(first, fields=cache.job_fields(plan))
+    await run(store, first, JobStatus.SUCCEEDED)
+    hit = await cache.lookup(plan)
+    again = await cache.lookup(plan)
+    assert hit is not None and again is hit  # the same bytes: the parse is reused
+    assert again.events() == hit.events() and again.events() is not hit.events()
+
+    await store.create(second, fields=cache.job_fields(plan))  # the same request, run again
+    await store.append(second.id, StartEvent(provider="demo", model="demo-2"))
+    await store.append(
+        second.id,
+        done_event(),
+        ends_as=JobStatus.SUCCEEDED,
+        fields=JobFields(provider="demo", provider_model="demo-2", usage=Usage()),
+    )
+    rewritten = await cache.lookup(plan)
+    assert rewritten is not None and rewritten.provider_model == "demo-2"
+    assert await cache.invalidate(plan.namespace, plan.digest) == 1
+    assert await cache.lookup(plan) is None  # dropped in Redis: never answered from memory
+
+
+def test_parsed_entries_keep_the_latest_few_and_never_a_large_one() -> None:
+    parsed: ParsedEntries[str] = ParsedEntries(max_entries=2, max_entry_bytes=4)
+    parsed.put("a", b"1", "one")
+    parsed.put("b", b"2", "two")
+    assert parsed.get("a", b"1") == "one"  # now the latest used
+    parsed.put("c", b"3", "three")
+    assert (parsed.get("a", b"1"), parsed.get("b", b"2"), parsed.get("c", b"3")) == (
+        "one",
+        None,
+        "three",
+    )
+    assert parsed.get("a", b"other bytes") is None
+    parsed.put("a", b"12345", "large")
+    assert parsed.get("a", b"1") is None and parsed.get("a", b"12345") is None
 
 
 async def test_joined_job_is_cancelled_only_when_its_last_reader_leaves(
