@@ -173,7 +173,7 @@ class CachedAnswer(BaseModel):
             deadline_at=spec.deadline_at,
             result=self.result,
             embeddings=self.embeddings,
-            last_seq=sum(isinstance(body, REPLAYED) for body in self.stored_events),
+            last_seq=len(self._numbered),
             cache="HIT",
         )
 
